@@ -1,0 +1,121 @@
+"""Typed errors raised by l2l-verify.
+
+Every argument error is a subclass of :class:`ValueError` (so ``except ValueError`` keeps
+working for callers who do not care about the details) and of :class:`L2LError`. Each carries
+the offending argument's name and value in ``.argument`` and ``.value`` and names both in its
+message. Nothing in the library coerces bad input silently: it raises one of these instead.
+
+:class:`NotCertifiedError` is different in kind: the input was fine, but a certified result
+could not be proven within the precision cap. Ground-truth routines raise it rather than
+return an unproven number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ArgumentError",
+    "InvalidHorizonError",
+    "InvalidMatrixError",
+    "InvalidPrecisionError",
+    "InvalidStepSizeError",
+    "L2LError",
+    "NonFiniteError",
+    "NotCertifiedError",
+    "NotPositiveDefiniteError",
+    "NotSymmetricError",
+    "ShapeMismatchError",
+    "UnknownOptionError",
+    "ZeroLossError",
+]
+
+
+class L2LError(Exception):
+    """Base class of every error raised by l2l-verify."""
+
+
+class ArgumentError(L2LError, ValueError):
+    """A function argument is invalid.
+
+    Parameters
+    ----------
+    argument : str
+        Name of the offending argument, as the caller spelled it.
+    value : object
+        The offending value (or a short description of it for large arrays).
+    reason : str
+        What is wrong, in words.
+    """
+
+    def __init__(self, argument: str, value: Any, reason: str) -> None:
+        self.argument = argument
+        self.value = value
+        self.reason = reason
+        super().__init__(f"invalid {argument}={_short(value)}: {reason}")
+
+
+class ShapeMismatchError(ArgumentError):
+    """An array has the wrong number of dimensions or a shape inconsistent with another."""
+
+
+class NonFiniteError(ArgumentError):
+    """An input contains NaN or an infinity."""
+
+
+class InvalidMatrixError(ArgumentError):
+    """A matrix argument is unusable (base class of the matrix-property errors)."""
+
+
+class NotSymmetricError(InvalidMatrixError):
+    """A matrix that must be exactly symmetric is not."""
+
+
+class NotPositiveDefiniteError(InvalidMatrixError):
+    """A matrix is proven not positive (semi)definite where that is required."""
+
+
+class InvalidStepSizeError(ArgumentError):
+    """The step size eta is negative, NaN or infinite."""
+
+
+class InvalidHorizonError(ArgumentError):
+    """The horizon t is negative or not an integer."""
+
+
+class InvalidPrecisionError(ArgumentError):
+    """A requested tolerance or precision is impossible (non-positive, NaN, or not a number)."""
+
+
+class UnknownOptionError(ArgumentError):
+    """A string option is not one of the accepted choices."""
+
+
+class ZeroLossError(ArgumentError):
+    """The log meta-objective was asked for where the final loss is exactly zero (or negative).
+
+    ``argument`` names the input that makes the loss vanish (usually ``"eta"``).
+    """
+
+
+class NotCertifiedError(L2LError, ArithmeticError):
+    """A certified result could not be proven within the precision cap.
+
+    Raised instead of returning an unproven number. ``prec_bits`` is the last working
+    precision tried and ``achieved_rel`` the relative radius reached there (``inf`` when the
+    enclosure still contained zero).
+    """
+
+    def __init__(self, message: str, *, prec_bits: int, achieved_rel: float) -> None:
+        self.prec_bits = prec_bits
+        self.achieved_rel = achieved_rel
+        super().__init__(message)
+
+
+def _short(value: Any) -> str:
+    """Render ``value`` for an error message without dumping a whole array."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and getattr(value, "size", 0) > 8:
+        return f"<array shape={tuple(shape)} dtype={getattr(value, 'dtype', '?')}>"
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."

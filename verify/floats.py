@@ -1,0 +1,209 @@
+"""Conversions between floats, exact rationals, mpmath and Arb, and correct rounding.
+
+This module is the one place where numbers change representation. Two rules hold throughout:
+
+* Float inputs are converted *exactly* (every binary float is a dyadic rational).
+* Rounding to a target format happens once, from an exact rational, with round-to-nearest,
+  ties-to-even, including gradual underflow and overflow to infinity, so no value is ever
+  double-rounded (high precision -> float64 -> float32 would be).
+
+Supported target formats are IEEE binary16 (``float16``), bfloat16, binary32 (``float32``) and
+binary64 (``float64``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+
+from .errors import NonFiniteError, UnknownOptionError
+
+__all__ = [
+    "FORMATS",
+    "DTypeName",
+    "FloatFormat",
+    "fraction_from_arb",
+    "fraction_to_arb",
+    "get_format",
+    "round_fraction",
+    "to_fraction",
+]
+
+DTypeName = Literal["float16", "bfloat16", "float32", "float64"]
+
+
+@dataclass(frozen=True)
+class FloatFormat:
+    """A binary floating-point format.
+
+    Attributes
+    ----------
+    name : str
+        Canonical name (``"float32"`` ...).
+    precision : int
+        Significand bits including the implicit bit (p).
+    emin : int
+        Exponent of the smallest normal number, 2**emin.
+    emax : int
+        Exponent of the largest finite binade, the largest finite value is
+        (2 - 2**(1-p)) * 2**emax.
+    """
+
+    name: str
+    precision: int
+    emin: int
+    emax: int
+
+    @property
+    def unit_roundoff(self) -> float:
+        """Unit roundoff u = 2**-p (half an ulp of 1)."""
+        return math.ldexp(1.0, -self.precision)
+
+    @property
+    def max_finite(self) -> Fraction:
+        """Largest finite value, exactly."""
+        p = self.precision
+        return Fraction((1 << p) - 1) * _pow2(self.emax - p + 1)
+
+    @property
+    def min_subnormal(self) -> Fraction:
+        """Smallest positive subnormal value, exactly."""
+        return _pow2(self.emin - self.precision + 1)
+
+    @property
+    def ln_max(self) -> float:
+        """Natural log of the largest finite value (overflow threshold for exp)."""
+        return math.log(float(self.max_finite)) if self.emax < 1024 else _LN_MAX64
+
+    @property
+    def ln_min_subnormal(self) -> float:
+        """Natural log of the smallest subnormal (below it exp underflows to zero)."""
+        return (self.emin - self.precision + 1) * math.log(2.0)
+
+    def numpy_dtype(self) -> np.dtype[np.generic]:
+        """The numpy dtype (bfloat16 through ``ml_dtypes``)."""
+        if self.name == "bfloat16":
+            import ml_dtypes
+
+            return np.dtype(ml_dtypes.bfloat16)
+        return np.dtype(self.name)
+
+
+_LN_MAX64 = math.log(1.7976931348623157e308)
+
+FORMATS: dict[str, FloatFormat] = {
+    "float16": FloatFormat("float16", 11, -14, 15),
+    "bfloat16": FloatFormat("bfloat16", 8, -126, 127),
+    "float32": FloatFormat("float32", 24, -126, 127),
+    "float64": FloatFormat("float64", 53, -1022, 1023),
+}
+
+
+def get_format(dtype: object) -> FloatFormat:
+    """Look up a :class:`FloatFormat` by name or numpy dtype.
+
+    Raises
+    ------
+    UnknownOptionError
+        If ``dtype`` is not one of float16, bfloat16, float32, float64.
+    """
+    if isinstance(dtype, FloatFormat):
+        return dtype
+    name = dtype if isinstance(dtype, str) else getattr(np.dtype(dtype), "name", str(dtype))  # type: ignore[call-overload]
+    fmt = FORMATS.get(str(name))
+    if fmt is None:
+        raise UnknownOptionError("dtype", dtype, f"must be one of {sorted(FORMATS)}")
+    return fmt
+
+
+def _pow2(e: int) -> Fraction:
+    return Fraction(1 << e) if e >= 0 else Fraction(1, 1 << -e)
+
+
+def to_fraction(x: float | int | Fraction | np.floating | np.integer, *, name: str = "x") -> Fraction:
+    """Convert a finite number to the exact rational it represents.
+
+    Raises
+    ------
+    NonFiniteError
+        For NaN or an infinity.
+    """
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return Fraction(int(x))
+    xf = float(x)
+    if not math.isfinite(xf):
+        raise NonFiniteError(name, x, "must be finite")
+    return Fraction(xf)
+
+
+def round_fraction(q: Fraction, dtype: object) -> float:
+    """Round an exact rational to ``dtype`` once, correctly (nearest, ties to even).
+
+    Parameters
+    ----------
+    q : Fraction
+        The exact value.
+    dtype : str or numpy dtype
+        Target format.
+
+    Returns
+    -------
+    float
+        A Python float whose value is exactly the correctly rounded result (representable in
+        the target format; ``+-inf`` on overflow, signed zero on total underflow).
+
+    Accuracy
+    --------
+    Exact: the result is the IEEE round-to-nearest-even image of ``q`` in the target format,
+    computed with integer arithmetic only.
+    """
+    fmt = get_format(dtype)
+    if q == 0:
+        return 0.0
+    sign = -1.0 if q < 0 else 1.0
+    a = abs(q)
+    p = fmt.precision
+    # e = floor(log2(a)), computed exactly.
+    e = a.numerator.bit_length() - a.denominator.bit_length()
+    if _pow2(e) > a:
+        e -= 1
+    # quantum: ulp at this binade, but not below the subnormal quantum
+    qexp = max(e, fmt.emin) - p + 1
+    scaled = a / _pow2(qexp)
+    n, rem = divmod(scaled.numerator, scaled.denominator)
+    twice = 2 * rem
+    if twice > scaled.denominator or (twice == scaled.denominator and n % 2 == 1):
+        n += 1
+    value = Fraction(n) * _pow2(qexp)
+    if value > fmt.max_finite:
+        return sign * math.inf
+    return sign * _fraction_to_float_exact(value)
+
+
+def _fraction_to_float_exact(v: Fraction) -> float:
+    # v is dyadic with at most 53 significant bits and within float64 range whenever the
+    # target format is at most float64, so the conversion below is exact.
+    num, den = v.numerator, v.denominator
+    shift = den.bit_length() - 1
+    return math.ldexp(float(num), -shift) if num.bit_length() <= 53 else float(v)
+
+
+def fraction_from_arb(x: object) -> Fraction:
+    """Exact rational value of an exact (zero-radius) ``flint.arb`` or ``flint.arf``-like midpoint."""
+    man, exp = x.man_exp()  # type: ignore[attr-defined]
+    m = int(man)
+    e = int(exp)
+    return Fraction(m) * _pow2(e)
+
+
+def fraction_to_arb(q: Fraction) -> object:
+    """A ``flint.arb`` ball containing ``q`` (exact when ``q`` is dyadic and fits precision)."""
+    from flint import arb, fmpq
+
+    return arb(fmpq(q.numerator, q.denominator))

@@ -1,0 +1,489 @@
+"""Validated problem definitions: quadratics and least-squares tasks.
+
+A problem holds *exact* float64 data. Every quantity the suite computes about it (certified
+ground truth, theorem constants) refers to the exact rational numbers those floats represent,
+never to a rounded derivative of them.
+
+* :class:`Quadratic` -- f(w) = 1/2 w^T H w - b^T w + c with start point ``w0`` (paper notes §2.3;
+  the paper's case is ``b = 0, c = 0``).
+* :class:`LeastSquares` -- f(w) = ||X w - y||^2 / (2n) with start ``w0`` (default 0), i.e. the
+  quadratic with H = X^T X / n, b = X^T y / n, c = y^T y / (2n), held as (X, y) so that H is the
+  exact Gram matrix, not a rounded copy (paper notes §2.4).
+
+GD on either is w_{k+1} = w_k - eta * grad f(w_k) = (I - eta H) w_k + eta b.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .errors import (
+    InvalidMatrixError,
+    NonFiniteError,
+    NotPositiveDefiniteError,
+    NotSymmetricError,
+    ShapeMismatchError,
+    UnknownOptionError,
+)
+
+if TYPE_CHECKING:
+    from .truth.enclosure import Enclosure
+
+__all__ = ["Definiteness", "LeastSquares", "Problem", "Quadratic"]
+
+Definiteness = Literal["positive_definite", "positive_semidefinite", "semidefinite_at_roundoff"]
+
+F64 = NDArray[np.float64]
+
+
+def _as_exact_float64(value: ArrayLike, name: str, ndim: int) -> F64:
+    """Copy ``value`` to a read-only float64 array, refusing anything that would change a value."""
+    try:
+        raw = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - numpy raises many types here
+        raise ShapeMismatchError(name, value, f"cannot be read as an array ({exc})") from exc
+    if raw.dtype == object or raw.dtype.kind not in "biuf":
+        raise ShapeMismatchError(name, value, f"must be a real numeric array, got dtype {raw.dtype}")
+    if raw.ndim != ndim:
+        raise ShapeMismatchError(name, value, f"must have {ndim} dimension(s), got shape {raw.shape}")
+    arr = raw.astype(np.float64)
+    if raw.dtype.kind in "iu":
+        back = arr.astype(raw.dtype)
+        if not np.array_equal(back, raw):
+            raise InvalidMatrixError(name, value, "integer entries not exactly representable in float64")
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise NonFiniteError(name, value, f"entry {tuple(int(i) for i in bad)} is not finite")
+    arr = np.array(arr, dtype=np.float64, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+def _check_symmetric(H: F64, name: str) -> None:
+    if H.shape[0] != H.shape[1]:
+        raise ShapeMismatchError(name, H, f"must be square, got shape {H.shape}")
+    if not np.array_equal(H, H.T):
+        i, j = np.argwhere(H != H.T)[0]
+        raise NotSymmetricError(
+            name, H, f"must be exactly symmetric; {name}[{i},{j}]={H[i, j]!r} != {name}[{j},{i}]={H[j, i]!r}"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Quadratic:
+    """The quadratic f(w) = 1/2 w^T H w - b^T w + c with a GD start point ``w0``.
+
+    Parameters
+    ----------
+    H : array_like, shape (d, d)
+        Exactly symmetric, finite, positive semidefinite (see Notes).
+    w0 : array_like, shape (d,)
+        Start point of gradient descent.
+    b : array_like, shape (d,), optional
+        Linear term (default zero).
+    c : float, optional
+        Constant term (default 0).
+
+    Notes
+    -----
+    Positive semidefiniteness is checked with a certified test (:attr:`definiteness`):
+    ``"positive_definite"`` when proven; ``"positive_semidefinite"`` when proven exactly (small
+    singular matrices, exact rational LDL^T); ``"semidefinite_at_roundoff"`` when the smallest
+    eigenvalue is proven to lie in [-delta, delta] with delta at the level of float64 roundoff
+    of H but its sign is not decided. A matrix with a proven negative eigenvalue raises
+    :class:`~verify.errors.NotPositiveDefiniteError`. Everything else about the problem is
+    exact: the values held are the float64 values given, bit for bit.
+
+    Examples
+    --------
+    >>> q = Quadratic([[2.0, 0.0], [0.0, 1.0]], w0=[0.6, 0.8])
+    >>> q.d, q.definiteness
+    (2, 'positive_definite')
+    >>> q.loss([1.0, 0.0])
+    1.0
+    """
+
+    H: F64
+    w0: F64
+    b: F64 | None = None
+    c: float = 0.0
+    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        H = _as_exact_float64(self.H, "H", 2)
+        _check_symmetric(H, "H")
+        d = H.shape[0]
+        if d == 0:
+            raise ShapeMismatchError("H", self.H, "must be at least 1x1")
+        w0 = _as_exact_float64(self.w0, "w0", 1)
+        if w0.shape != (d,):
+            raise ShapeMismatchError("w0", self.w0, f"must have shape ({d},) to match H, got {w0.shape}")
+        b = None
+        if self.b is not None:
+            b = _as_exact_float64(self.b, "b", 1)
+            if b.shape != (d,):
+                raise ShapeMismatchError("b", self.b, f"must have shape ({d},) to match H, got {b.shape}")
+            if not np.any(b):
+                b = None
+        c = _as_exact_float64(self.c, "c", 0)
+        object.__setattr__(self, "H", H)
+        object.__setattr__(self, "w0", w0)
+        object.__setattr__(self, "b", b)
+        object.__setattr__(self, "c", float(c))
+        self._cache["definiteness"] = _certified_definiteness(H, "H")
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_spectrum(
+        cls,
+        eigenvalues: ArrayLike,
+        *,
+        w0: ArrayLike | None = None,
+        seed: int = 0,
+    ) -> Quadratic:
+        """A quadratic with (approximately) the given spectrum in a random orthonormal basis.
+
+        H = fl(Q diag(eigenvalues) Q^T), symmetrized exactly, with Q Haar-distributed from
+        ``seed``. The eigenvalues of the stored float64 H differ from the requested ones by
+        float64 roundoff (about 1e-16 * max|eigenvalue| * d); all certified quantities refer
+        to the stored H. ``w0`` defaults to a unit vector uniform on the sphere (float64
+        normalized, so ||w0|| = 1 up to one rounding).
+        """
+        lam = _as_exact_float64(eigenvalues, "eigenvalues", 1)
+        if lam.size == 0:
+            raise ShapeMismatchError("eigenvalues", eigenvalues, "must be non-empty")
+        if np.any(lam <= 0):
+            raise NotPositiveDefiniteError(
+                "eigenvalues",
+                eigenvalues,
+                "must all be > 0 (a zero eigenvalue does not survive rounding H to float64: the "
+                "stored matrix may be indefinite; build singular problems with LeastSquares)",
+            )
+        rng = np.random.default_rng(seed)
+        d = lam.size
+        G = rng.standard_normal((d, d))
+        Q, R = np.linalg.qr(G)
+        Q = Q * np.sign(np.diag(R))
+        M = (Q * lam) @ Q.T
+        H = (M + M.T) / 2.0
+        start = _unit_vector(rng, d) if w0 is None else w0
+        return cls(H, start)
+
+    @classmethod
+    def random(
+        cls,
+        d: int,
+        *,
+        seed: int,
+        kind: Literal["wishart", "wishart2"] = "wishart",
+    ) -> Quadratic:
+        """A random quadratic as in the paper's experiments.
+
+        ``kind="wishart"``: H = X^T X with X a d x d standard Gaussian matrix (the authors'
+        code, paper notes §5.1; alpha is typically tiny). ``kind="wishart2"``: H = X X^T with X
+        d x 2d (the remark of paper notes §2.3; alpha and L - alpha are Omega(d)).
+        ``w0`` is a unit vector uniform on the sphere. Deterministic in ``seed``.
+        """
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1:
+            raise ShapeMismatchError("d", d, "must be a positive integer")
+        rng = np.random.default_rng(seed)
+        if kind == "wishart":
+            X = rng.standard_normal((int(d), int(d)))
+            M = X.T @ X
+        elif kind == "wishart2":
+            X = rng.standard_normal((int(d), 2 * int(d)))
+            M = X @ X.T
+        else:
+            raise UnknownOptionError("kind", kind, "must be 'wishart' or 'wishart2'")
+        H = (M + M.T) / 2.0
+        return cls(H, _unit_vector(rng, int(d)))
+
+    # ------------------------------------------------------------------ basic API
+    @property
+    def d(self) -> int:
+        """Dimension."""
+        return int(self.H.shape[0])
+
+    @property
+    def definiteness(self) -> Definiteness:
+        """Certified definiteness class of H (see class Notes)."""
+        return self._cache["definiteness"]  # type: ignore[return-value]
+
+    @property
+    def is_homogeneous(self) -> bool:
+        """True when b = 0 (the paper's f(w) = 1/2 w^T H w + c)."""
+        return self.b is None
+
+    @property
+    def b_vector(self) -> F64:
+        """``b`` as an array (zeros when absent)."""
+        return np.zeros(self.d) if self.b is None else self.b
+
+    def loss(self, w: ArrayLike) -> float:
+        """f(w) in float64 (a convenience, not ground truth)."""
+        v = np.asarray(w, dtype=np.float64)
+        return float(0.5 * v @ self.H @ v - self.b_vector @ v + self.c)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the exact data, for caching and provenance."""
+        h = hashlib.sha256(b"Quadratic")
+        for arr in (self.H, self.w0, self.b_vector, np.array([self.c])):
+            h.update(arr.tobytes())
+        return h.hexdigest()
+
+    # ------------------------------------------------------------------ paper constants
+    def spectral_enclosures(self) -> dict[str, Enclosure]:
+        """Certified enclosures of L = lambda_max(H), alpha = lambda_min(H) and c_min.
+
+        c_min = min(|<w0, u_1>|, |<w0, u_d>|) (paper notes §2.3); when lambda_max or
+        lambda_min is a repeated eigenvalue, <w0, u> is replaced by the norm of the
+        projection of w0 on the eigenspace (the quantity the proofs use).
+
+        Guarantee
+        ---------
+        Each enclosure is proven (certified eigendecomposition, see
+        :mod:`verify.truth.eigen`), relative radius <= 2**-60.
+        """
+        cached = self._cache.get("spectral")
+        if cached is None:
+            from .truth.eigen import spectral_constants
+
+            cached = spectral_constants(self)
+            self._cache["spectral"] = cached
+        return cached  # type: ignore[return-value]
+
+    @property
+    def L(self) -> float:
+        """Largest eigenvalue of H, correctly rounded to float64 from a certified enclosure."""
+        return self.spectral_enclosures()["L"].to_float("float64")
+
+    @property
+    def alpha(self) -> float:
+        """Smallest eigenvalue of H, correctly rounded to float64 from a certified enclosure."""
+        return self.spectral_enclosures()["alpha"].to_float("float64")
+
+    @property
+    def c_min(self) -> float:
+        """min(|c_1|, |c_d|) of paper notes §2.3, correctly rounded from a certified enclosure."""
+        return self.spectral_enclosures()["c_min"].to_float("float64")
+
+    def __repr__(self) -> str:
+        return f"Quadratic(d={self.d}, homogeneous={self.is_homogeneous}, fingerprint={self.fingerprint[:12]})"
+
+
+@dataclass(frozen=True, eq=False)
+class LeastSquares:
+    """Least-squares loss f(w) = ||X w - y||^2 / (2n) on a data set, with GD start ``w0``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, d)
+        Inputs, one sample per row.
+    y : array_like, shape (n,)
+        Targets.
+    w0 : array_like, shape (d,), optional
+        GD start (default 0, as in paper notes §2.4).
+
+    Notes
+    -----
+    Equivalent to :class:`Quadratic` with H = X^T X / n, b = X^T y / n, c = y^T y / (2n), but
+    those are *not* rounded: the certified engine forms them exactly from X and y, so H is an
+    exact Gram matrix (positive semidefinite by construction, possibly singular when n < d).
+    :meth:`as_quadratic` gives the float64-rounded quadratic for float backends.
+
+    Examples
+    --------
+    >>> ls = LeastSquares([[1.0, 0.0], [0.0, 2.0]], [1.0, 2.0])
+    >>> ls.loss([1.0, 1.0])
+    0.0
+    >>> ls.n, ls.d
+    (2, 2)
+    """
+
+    X: F64
+    y: F64
+    w0: F64 | None = None
+    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        X = _as_exact_float64(self.X, "X", 2)
+        n, d = X.shape
+        if n == 0 or d == 0:
+            raise ShapeMismatchError("X", self.X, f"must have at least one row and column, got {X.shape}")
+        y = _as_exact_float64(self.y, "y", 1)
+        if y.shape != (n,):
+            raise ShapeMismatchError("y", self.y, f"must have shape ({n},) to match X, got {y.shape}")
+        w0 = np.zeros(d) if self.w0 is None else _as_exact_float64(self.w0, "w0", 1)
+        if w0.shape != (d,):
+            raise ShapeMismatchError("w0", self.w0, f"must have shape ({d},) to match X, got {w0.shape}")
+        w0 = np.array(w0)
+        w0.setflags(write=False)
+        object.__setattr__(self, "X", X)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "w0", w0)
+
+    @property
+    def n(self) -> int:
+        """Number of samples."""
+        return int(self.X.shape[0])
+
+    @property
+    def d(self) -> int:
+        """Dimension."""
+        return int(self.X.shape[1])
+
+    @property
+    def definiteness(self) -> Definiteness:
+        """H = X^T X / n is an exact Gram matrix: PSD by construction; PD iff rank(X) = d.
+
+        Rank is certified with the same test as :class:`Quadratic` applied to the rounded Gram
+        matrix; a Gram matrix is never indefinite, so an undecided case reads as
+        ``"positive_semidefinite"``.
+        """
+        if "definiteness" not in self._cache:
+            if self.n < self.d:
+                self._cache["definiteness"] = "positive_semidefinite"
+            else:
+                G = self.X.T @ self.X
+                G = (G + G.T) / 2.0
+                try:
+                    cls = _certified_definiteness(G, "X^T X")
+                except NotPositiveDefiniteError:
+                    cls = "positive_semidefinite"
+                self._cache["definiteness"] = (
+                    "positive_definite" if cls == "positive_definite" else "positive_semidefinite"
+                )
+        return self._cache["definiteness"]  # type: ignore[return-value]
+
+    def loss(self, w: ArrayLike, data: LeastSquares | None = None) -> float:
+        """||X w - y||^2 / (2n) in float64 on this data set, or on ``data`` (a convenience)."""
+        src = self if data is None else data
+        r = src.X @ np.asarray(w, dtype=np.float64) - src.y
+        return float(r @ r / (2 * src.n))
+
+    def as_quadratic(self) -> Quadratic:
+        """The float64-rounded quadratic (H, b, c rounded once each; for float backends)."""
+        n = self.n
+        M = self.X.T @ self.X / n
+        H = (M + M.T) / 2.0
+        b = self.X.T @ self.y / n
+        c = float(self.y @ self.y / (2 * n))
+        return Quadratic(H, self.w0 if self.w0 is not None else np.zeros(self.d), b, c)
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the exact data."""
+        h = hashlib.sha256(b"LeastSquares")
+        for arr in (self.X, self.y, self.w0 if self.w0 is not None else np.zeros(0)):
+            h.update(arr.tobytes())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        return f"LeastSquares(n={self.n}, d={self.d}, fingerprint={self.fingerprint[:12]})"
+
+
+Problem = Quadratic | LeastSquares
+
+
+def _unit_vector(rng: np.random.Generator, d: int) -> F64:
+    g = rng.standard_normal(d)
+    return g / np.linalg.norm(g)
+
+
+# ---------------------------------------------------------------------- definiteness test
+_EXACT_LDL_MAX_DIM = 64
+
+
+def _certified_definiteness(H: F64, name: str) -> Definiteness:
+    """Classify a symmetric float64 matrix with a certified test.
+
+    1. From float64 ``eigh``: H = Q Lam Q^T + E. Since Q Lam_+ Q^T is a Gram matrix (PSD for
+       any Q), lambda_min(H) >= -||H - Q Lam_+ Q^T||_F, bounded rigorously in Arb.
+       If Lam > 0, lambda_min(H) >= min(Lam) sigma_min(Q)^2 - ||H - Q Lam Q^T||_F with
+       sigma_min(Q)^2 >= 1 - ||Q^T Q - I||_F, proving positive definiteness.
+    2. A negative Rayleigh quotient v^T H v < 0, evaluated exactly, proves indefiniteness.
+    3. Otherwise, for d <= 64, exact rational LDL^T decides; for larger d the result is
+       ``"semidefinite_at_roundoff"``.
+    """
+    from flint import arb, arb_mat, ctx
+
+    d = H.shape[0]
+    lam, Q = np.linalg.eigh(H)
+    with ctx.workprec(128):
+        Ha = arb_mat(H.tolist())
+        Qa = arb_mat(Q.tolist())
+        QT = Qa.transpose()
+        lam_pos = np.maximum(lam, 0.0)
+        D = arb_mat(d, d)
+        for i in range(d):
+            D[i, i] = arb(float(lam_pos[i]))
+        Epos = Ha - Qa * D * QT
+        epos = _frobenius_upper(Epos, d)
+        if lam[0] > 0:
+            orth = _frobenius_upper(QT * Qa - arb_mat(np.eye(d).tolist()), d)
+            lower = arb(float(lam[0])) * (1 - orth) - epos
+            if lower > 0:
+                return "positive_definite"
+        # witness of indefiniteness
+        v = Q[:, 0]
+        va = arb_mat([[float(x)] for x in v])
+        rq = (va.transpose() * Ha * va)[0, 0]
+        if rq < 0:
+            raise NotPositiveDefiniteError(
+                name, H, f"has a negative eigenvalue (certified Rayleigh quotient {rq.str(5)} < 0)"
+            )
+    if d <= _EXACT_LDL_MAX_DIM:
+        return _exact_definiteness(H, name)
+    return "semidefinite_at_roundoff"
+
+
+def _frobenius_upper(M: object, d: int) -> object:
+    from flint import arb
+
+    total = arb(0)
+    for row in M.tolist():  # type: ignore[attr-defined]
+        for x in row:
+            u = x.abs_upper()
+            total += u * u
+    return total.sqrt().abs_upper()  # type: ignore[no-any-return]
+
+
+def _exact_definiteness(H: F64, name: str) -> Definiteness:
+    """Exact LDL^T with symmetric pivoting in rational arithmetic."""
+    d = H.shape[0]
+    A = [[Fraction(float(x)) for x in row] for row in H]
+    idx = list(range(d))
+    positive = 0
+    while idx:
+        # pick the largest remaining diagonal entry
+        k = max(idx, key=lambda i: A[i][i])
+        piv = A[k][k]
+        if piv < 0:
+            raise NotPositiveDefiniteError(name, H, f"has a negative eigenvalue (exact LDL^T pivot {float(piv)!r})")
+        if piv == 0:
+            # PSD requires the remaining block to vanish
+            for i in idx:
+                for j in idx:
+                    if A[i][j] != 0:
+                        raise NotPositiveDefiniteError(
+                            name, H, "is indefinite (exact LDL^T: zero pivot with nonzero off-diagonal)"
+                        )
+            break
+        positive += 1
+        idx.remove(k)
+        row_k = A[k]
+        for i in idx:
+            f = row_k[i] / piv
+            if f:
+                Ai = A[i]
+                for j in idx:
+                    Ai[j] -= f * row_k[j]
+    return "positive_definite" if positive == d else "positive_semidefinite"

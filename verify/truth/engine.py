@@ -1,0 +1,469 @@
+"""Certified meta-objective, meta-gradient and meta-Hessian with python-flint (Arb balls).
+
+Two engines compute the end of the GD trajectory w_t(eta) together with its first and second
+eta-derivatives as Arb ball vectors; the meta-objective is then composed in ball arithmetic.
+
+``"eigen"`` (default)
+    Uses the refined eigendecomposition H~ = Q diag(mu) Q^{-1} of :mod:`verify.truth.eigen`.
+    In eigen-coordinates everything is a scalar power: with a_i = 1 - eta mu_i,
+    x_i = a_i^t z_i + phi_i beta_i, phi_i = (1 - a_i^t)/mu_i (= t eta at mu_i = 0),
+    x'_i = t a_i^{t-1} (beta_i - mu_i z_i), x''_i = -t(t-1) mu_i a_i^{t-2} (beta_i - mu_i z_i),
+    with z = Q^{-1} w0, beta = Q^{-1} b; then w^(j)_t = Q x^(j). Cost O(d^3) once per problem and
+    precision, O(d^2) per (eta, t), independent of t (powers by Arb's exact exponentiation).
+    The difference between the exact H and H~ is accounted for by a proven perturbation bound
+    (see :func:`_perturbation_radius`), added as a radius to every component.
+
+``"power"``
+    Repeated squaring of the tangent-augmented GD map
+    s_{k+1} = M s_k, s = (w, w', w'', 1), M = [[A,0,0,eta b],[-H,A,0,b],[0,-2H,A,0],[0,0,0,1]]
+    in ball arithmetic. Needs no eigendecomposition, but ball radii grow with the entrywise
+    |A|^t, so it is only practical for small t; it is the independent cross-check.
+
+Both run inside local precision contexts (``flint.ctx.workprec``); the global context is never
+assigned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any, Literal
+
+from ..errors import (
+    NotCertifiedError,
+    NotPositiveDefiniteError,
+    UnknownOptionError,
+    ZeroLossError,
+)
+from ..objectives import (
+    compose,
+    validate_eta,
+    validate_eval_problem,
+    validate_horizon,
+    validate_objective,
+    validate_rel_tol,
+)
+from ..problems import LeastSquares, Problem, Quadratic
+from .eigen import _norm2_upper, certified_eig, exact_hessian_arb
+from .enclosure import Enclosure
+
+__all__ = ["DEFAULT_MAX_PREC_BITS", "DEFAULT_REL_TOL", "meta_gradient", "meta_hessian", "meta_objective"]
+
+Engine = Literal["auto", "eigen", "power"]
+DEFAULT_REL_TOL = Fraction(1, 2**80)
+DEFAULT_MAX_PREC_BITS = 8192
+
+
+# --------------------------------------------------------------------------- Arb data
+def _col(values: Any) -> Any:
+    from flint import arb_mat
+
+    return arb_mat([[float(v)] for v in values])
+
+
+def _problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]:
+    """(w0, b) as Arb column vectors (b None when zero); b is a ball for least squares."""
+    from flint import ctx
+
+    with ctx.workprec(prec):
+        if isinstance(problem, LeastSquares):
+            from flint import arb_mat
+
+            X = arb_mat(problem.X.tolist())
+            b = (X.transpose() * _col(problem.y)) / problem.n
+            return _col(problem.w0), b
+        return _col(problem.w0), None if problem.b is None else _col(problem.b)
+
+
+def _dot(u: Any, v: Any) -> Any:
+    return (u.transpose() * v)[0, 0]
+
+
+def _loss_derivatives(problem: Problem, w: Any, w1: Any, w2: Any, order: int) -> list[Any]:
+    """g, g', g'' of the loss of ``problem`` along (w, w1, w2) in ball arithmetic."""
+    if isinstance(problem, LeastSquares):
+        from flint import arb_mat
+
+        X = arb_mat(problem.X.tolist())
+        r = X * w - _col(problem.y)
+        n = problem.n
+        out = [_dot(r, r) / (2 * n)]
+        if order >= 1:
+            Xw1 = X * w1
+            out.append(_dot(Xw1, r) / n)
+        if order >= 2:
+            out.append((_dot(Xw1, Xw1) + _dot(X * w2, r)) / n)
+        return out
+    from flint import arb_mat
+
+    H = arb_mat(problem.H.tolist())
+    Hw = H * w
+    if problem.b is None:
+        g = _dot(w, Hw) / 2 + problem.c
+        r = Hw
+    else:
+        bcol = _col(problem.b)
+        g = _dot(w, Hw) / 2 - _dot(bcol, w) + problem.c
+        r = Hw - bcol
+    out = [g]
+    if order >= 1:
+        out.append(_dot(r, w1))
+    if order >= 2:
+        out.append(_dot(w1, H * w1) + _dot(r, w2))
+    return out
+
+
+def _eta_arb(eta: Fraction) -> Any:
+    from flint import arb, fmpq
+
+    return arb(fmpq(eta.numerator, eta.denominator))
+
+
+# --------------------------------------------------------------------------- eigen engine
+def _perturbation_radius(eig: Any, eta: Any, t: int, order: int, w0n: Any, bn: Any) -> Any:
+    """Proven bound on ||(w, w', w'')_t(H) - (w, w', w'')_t(H~)||_2.
+
+    Let calA be the block lower-triangular map on (w, w', w'') (m = order derivative blocks),
+    calA~ the same with H~. With eps >= ||H - H~||, kappa >= kappa(Q), rho^ >= ||A||, rho(A~)
+    (Bauer--Fike: rho^ = max|1 - eta mu| + eta kappa eps), h^ = max|mu| + kappa eps and
+    r = max(rho^, 2^-64):
+
+    * ||calA - calA~|| <= delta = (eta + m) eps (one block diagonal of eta E, one of E or 2E);
+    * ||calA^j|| <= r^j (1 + j h^ / r)^m, ||calA~^j|| <= kappa r^j (1 + j h^ / r)^m;
+    * ||calA^k - calA~^k|| <= sum_{j<k} ||calA^j|| delta ||calA~^{k-1-j}||
+      <= B(k) = delta kappa k r^{k-1} (1 + k h^/r)^{2m};
+    * homogeneous part: B(t) ||w0||; affine part (forcing g = (eta b, b, 0)):
+      sum_{k<t} B(k) ||g|| <= t^2 delta kappa max(1, r)^t r^{-1} (1 + t h^/r)^{2m} ||g||.
+    """
+    from flint import arb
+
+    m = order
+    eps = eig.eps
+    kappa = eig.kappa
+    rho_t = max((abs(1 - eta * mu) for mu in eig.mu), key=lambda z: z.mid()).abs_upper()
+    h_t = max((abs(mu) for mu in eig.mu), key=lambda z: z.mid()).abs_upper()
+    rho = (rho_t + eta * kappa * eps).abs_upper()
+    h = (h_t + kappa * eps).abs_upper()
+    r = rho.max(arb(2) ** -64)
+    delta = (eta + m) * eps
+    poly = (1 + t * h / r) ** (2 * m)
+    total = delta * kappa * t * r ** (t - 1) * poly * w0n
+    if bn is not None:
+        gn = bn * (eta * eta + (1 if m >= 1 else 0)).sqrt()
+        total += t * t * delta * kappa * r.max(arb(1)) ** t / r * poly * gn
+    return total.abs_upper()
+
+
+def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec: int) -> list[Any]:
+    from flint import arb, arb_mat, ctx
+
+    eig = certified_eig(problem, prec)
+    with ctx.workprec(prec):
+        e = _eta_arb(eta)
+        w0, b = _problem_vectors(problem, prec)
+        z = eig.solve(w0)
+        beta = eig.solve(b) if b is not None else None
+        d = problem.d
+        cols: list[list[Any]] = [[], [], []]
+        for i in range(d):
+            mu = eig.mu[i]
+            a = 1 - e * mu
+            at = a**t
+            zi = z[i, 0]
+            bi = beta[i, 0] if beta is not None else arb(0)
+            # phi = (1 - a^t)/mu computed without cancellation for small eta*mu
+            if beta is None:
+                phi = arb(0)
+            elif mu == 0:
+                phi = t * e
+            elif a > arb(1) / 2:
+                phi = -((t * (-e * mu).log1p()).expm1()) / mu
+            else:
+                phi = (1 - at) / mu
+            cols[0].append(at * zi + phi * bi)
+            if order >= 1:
+                at1 = a ** (t - 1) if t >= 1 else arb(0)
+                cols[1].append(t * at1 * (bi - mu * zi))
+            if order >= 2:
+                at2 = a ** (t - 2) if t >= 2 else arb(0)
+                cols[2].append(-t * (t - 1) * mu * at2 * (bi - mu * zi))
+        vecs = []
+        for j in range(order + 1):
+            vecs.append(eig.Q * arb_mat([[x] for x in cols[j]]))
+        w0n = _norm2_upper(w0)
+        bn = _norm2_upper(b) if b is not None else None
+        rad = _perturbation_radius(eig, e, t, order, w0n, bn)
+        bump = arb(0, rad)
+        for v in vecs:
+            for i in range(d):
+                v[i, 0] = v[i, 0] + bump
+        while len(vecs) < 3:
+            vecs.append(arb_mat(d, 1))
+    return vecs
+
+
+# --------------------------------------------------------------------------- power engine
+def _trajectory_power(problem: Problem, eta: Fraction, t: int, order: int, prec: int) -> list[Any]:
+    from flint import arb_mat, ctx
+
+    d = problem.d
+    with ctx.workprec(prec):
+        e = _eta_arb(eta)
+        H = exact_hessian_arb(problem, prec)
+        w0, b = _problem_vectors(problem, prec)
+        nb = order + 1
+        n = nb * d + 1
+        M = arb_mat(n, n)
+        for blk in range(nb):
+            for i in range(d):
+                for j in range(d):
+                    hij = H[i, j]
+                    M[blk * d + i, blk * d + j] = (1 if i == j else 0) - e * hij
+                    if blk >= 1:
+                        M[blk * d + i, (blk - 1) * d + j] = -blk * hij
+        M[n - 1, n - 1] = 1
+        if b is not None:
+            for i in range(d):
+                M[i, n - 1] = e * b[i, 0]
+                if nb >= 2:
+                    M[d + i, n - 1] = b[i, 0]
+        s0 = arb_mat(n, 1)
+        for i in range(d):
+            s0[i, 0] = w0[i, 0]
+        s0[n - 1, 0] = 1
+        st = (M**t) * s0
+        vecs = [arb_mat([[st[blk * d + i, 0]] for i in range(d)]) for blk in range(nb)]
+        while len(vecs) < 3:
+            vecs.append(arb_mat(d, 1))
+    return vecs
+
+
+# --------------------------------------------------------------------------- driver
+def _compute(
+    problem: Problem,
+    eta: Fraction,
+    t: int,
+    objective: str,
+    eval_problem: Problem | None,
+    order: int,
+    engine: str,
+    prec: int,
+) -> Any:
+    """The requested derivative of the meta-objective as an Arb ball at precision ``prec``."""
+    from flint import ctx
+
+    traj = _trajectory_eigen if engine == "eigen" else _trajectory_power
+    w, w1, w2 = traj(problem, eta, t, order, prec)
+    ev = problem if eval_problem is None else eval_problem
+    with ctx.workprec(prec):
+        g = _loss_derivatives(ev, w, w1, w2, order)
+        while len(g) < 3:
+            g.append(None)
+        if objective == "log":
+            if g[0].is_zero():
+                raise ZeroLossError(
+                    "eta", float(eta), f"the loss at w_t (t={t}) is exactly 0; log objective undefined"
+                )
+            if g[0] < 0:
+                raise ZeroLossError(
+                    "eta", float(eta), f"the loss at w_t (t={t}) is negative; log objective undefined"
+                )
+            if not g[0] > 0:
+                return None  # sign of the loss not yet resolved: caller raises precision
+        F = compose(objective, t, g[0], g[1], g[2], log=lambda x: x.log(), order=order)  # type: ignore[arg-type]
+    return F[order]
+
+
+def _check_log_definiteness(problem: Problem, name: str) -> None:
+    if isinstance(problem, Quadratic) and problem.definiteness != "positive_definite":
+        raise NotPositiveDefiniteError(
+            name,
+            problem,
+            f"the log objective requires a positive definite H; certified class is {problem.definiteness!r}",
+        )
+
+
+def _certify(
+    problem: Problem,
+    eta: object,
+    t: object,
+    *,
+    objective: str,
+    eval_problem: Problem | None,
+    rel_tol: object,
+    order: int,
+    engine: str,
+    max_prec_bits: int,
+) -> Enclosure:
+    obj = validate_objective(objective)
+    validate_eval_problem(problem, eval_problem)
+    q = validate_eta(eta)
+    ti = validate_horizon(t, objective=obj)
+    if isinstance(max_prec_bits, bool) or not isinstance(max_prec_bits, int) or max_prec_bits < 64:
+        from ..errors import InvalidPrecisionError
+
+        raise InvalidPrecisionError("max_prec_bits", max_prec_bits, "must be an int >= 64")
+    tol = validate_rel_tol(rel_tol, max_prec_bits=max_prec_bits)
+    if engine not in ("auto", "eigen", "power"):
+        raise UnknownOptionError("engine", engine, "must be 'auto', 'eigen' or 'power'")
+    if obj == "log":
+        _check_log_definiteness(problem if eval_problem is None else eval_problem,
+                                "problem" if eval_problem is None else "eval_problem")
+    if order >= 1 and ti == 0:
+        return Enclosure.exact(0)  # w_0 does not depend on eta
+    tol_bits = tol.denominator.bit_length() - tol.numerator.bit_length()
+    start = max(64, tol_bits + 32 + 4 * ti.bit_length())
+    engines = ["eigen", "power"] if engine == "auto" else [engine]
+    last_error: NotCertifiedError | None = None
+    for eng in engines:
+        if eng == "power" and engine == "auto" and (problem.d > 60 or ti > 4096):
+            break
+        try:
+            return _adaptive(problem, q, ti, obj, eval_problem, order, eng, tol, start, max_prec_bits)
+        except NotCertifiedError as exc:
+            last_error = exc
+    assert last_error is not None
+    raise last_error
+
+
+def _adaptive(
+    problem: Problem,
+    eta: Fraction,
+    t: int,
+    objective: str,
+    eval_problem: Problem | None,
+    order: int,
+    engine: str,
+    tol: Fraction,
+    start: int,
+    cap: int,
+) -> Enclosure:
+    def at(prec: int) -> Enclosure | None:
+        x = _compute(problem, eta, t, objective, eval_problem, order, engine, prec)
+        if x is None or not x.is_finite():
+            return None
+        return Enclosure.from_arb(x, prec, refine=refine)
+
+    def refine(prec: int) -> Enclosure:
+        p = prec
+        while p <= cap:
+            enc = at(p)
+            if enc is not None:
+                return enc
+            p *= 2
+        raise NotCertifiedError("refinement exceeded the precision cap", prec_bits=cap, achieved_rel=float("inf"))
+
+    prec = start
+    achieved = float("inf")
+    while prec <= cap:
+        enc = at(prec)
+        if enc is not None:
+            if enc.is_exact or (not enc.contains_zero() and enc.rad <= tol * min(abs(enc.lower), abs(enc.upper))):
+                return enc
+            achieved = enc.rel_radius()
+        prec *= 2
+    raise NotCertifiedError(
+        f"could not certify the {['meta-objective', 'meta-gradient', 'meta-Hessian'][order]} "
+        f"(objective={objective!r}, eta={float(eta)!r}, t={t}, engine={engine!r}) to relative "
+        f"radius {float(tol):.3g} within max_prec_bits={cap}; reached {achieved:.3g}. The value "
+        "may be exactly zero or extraordinarily close to it.",
+        prec_bits=cap,
+        achieved_rel=achieved,
+    )
+
+
+_DOC_PARAMS = """
+    Parameters
+    ----------
+    problem : Quadratic or LeastSquares
+        The training problem; GD runs on it from ``problem.w0``.
+    eta : float, int or Fraction
+        Step size, >= 0. Its exact value is used (a float is the dyadic rational it holds).
+    t : int
+        Number of GD steps, >= 0 (>= 1 for ``objective="log"``).
+    objective : {"log", "naive"}
+        ``"naive"``: F = g(w_t); ``"log"``: F = (1/t) log g(w_t).
+    eval_problem : Quadratic or LeastSquares, optional
+        Loss g evaluated at w_t (e.g. a validation set); defaults to ``problem``.
+    rel_tol : float or Fraction
+        Required relative radius of the enclosure (default 2**-80).
+    engine : {"auto", "eigen", "power"}
+        ``"auto"`` tries the eigen engine, then (small d and t only) the power engine.
+    max_prec_bits : int
+        Precision cap; past it :class:`~verify.errors.NotCertifiedError` is raised.
+
+    Returns
+    -------
+    Enclosure
+        A proven interval around the exact value, relative radius <= ``rel_tol``.
+
+    Guarantee
+    ---------
+    Enclosure proven by ball arithmetic for the exact rational inputs (including, for the eigen
+    engine, a proven bound on the eigendecomposition error); relative radius <= ``rel_tol``.
+    Never returns an unproven number.
+
+    Raises
+    ------
+    InvalidStepSizeError, InvalidHorizonError, InvalidPrecisionError, UnknownOptionError,
+    ShapeMismatchError
+        Bad arguments (each names the argument and value).
+    NotPositiveDefiniteError
+        ``objective="log"`` on a quadratic whose H is not certified positive definite.
+    ZeroLossError
+        ``objective="log"`` where the loss at w_t is exactly zero or negative.
+    NotCertifiedError
+        The tolerance cannot be met within ``max_prec_bits``.
+"""
+
+
+def meta_objective(
+    problem: Problem,
+    eta: float | Fraction,
+    t: int,
+    *,
+    objective: str = "log",
+    eval_problem: Problem | None = None,
+    rel_tol: float | Fraction = DEFAULT_REL_TOL,
+    engine: Engine = "auto",
+    max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
+) -> Enclosure:
+    return _certify(problem, eta, t, objective=objective, eval_problem=eval_problem, rel_tol=rel_tol,
+                    order=0, engine=engine, max_prec_bits=max_prec_bits)
+
+
+def meta_gradient(
+    problem: Problem,
+    eta: float | Fraction,
+    t: int,
+    *,
+    objective: str = "log",
+    eval_problem: Problem | None = None,
+    rel_tol: float | Fraction = DEFAULT_REL_TOL,
+    engine: Engine = "auto",
+    max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
+) -> Enclosure:
+    return _certify(problem, eta, t, objective=objective, eval_problem=eval_problem, rel_tol=rel_tol,
+                    order=1, engine=engine, max_prec_bits=max_prec_bits)
+
+
+def meta_hessian(
+    problem: Problem,
+    eta: float | Fraction,
+    t: int,
+    *,
+    objective: str = "log",
+    eval_problem: Problem | None = None,
+    rel_tol: float | Fraction = DEFAULT_REL_TOL,
+    engine: Engine = "auto",
+    max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
+) -> Enclosure:
+    return _certify(problem, eta, t, objective=objective, eval_problem=eval_problem, rel_tol=rel_tol,
+                    order=2, engine=engine, max_prec_bits=max_prec_bits)
+
+
+meta_objective.__doc__ = "Certified meta-objective F(eta).\n" + _DOC_PARAMS
+meta_gradient.__doc__ = "Certified meta-gradient dF/deta.\n" + _DOC_PARAMS
+meta_hessian.__doc__ = "Certified second derivative d^2F/deta^2 (for convexity checks).\n" + _DOC_PARAMS
+
+_unused: Callable[..., Any] = _norm2_upper

@@ -43,7 +43,7 @@ class Enclosure:
 
     def __post_init__(self) -> None:
         if self.lower > self.upper:
-            raise ValueError(f"empty enclosure: lower={self.lower} > upper={self.upper}")
+            raise ValueError(f"empty enclosure: lower={float(self.lower)!r} > upper={float(self.upper)!r}")
 
     @classmethod
     def from_arb(

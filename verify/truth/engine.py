@@ -25,7 +25,6 @@ assigned.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -312,7 +311,8 @@ def _certify(
     if order >= 1 and ti == 0:
         return Enclosure.exact(0)  # w_0 does not depend on eta
     tol_bits = tol.denominator.bit_length() - tol.numerator.bit_length()
-    start = max(64, tol_bits + 32 + 4 * ti.bit_length())
+    # generous start: the perturbation bound costs about 6 log2(t) bits at order 2
+    start = min(max_prec_bits, max(128, tol_bits + 64 + 8 * ti.bit_length()))
     engines = ["eigen", "power"] if engine == "auto" else [engine]
     last_error: NotCertifiedError | None = None
     for eng in engines:
@@ -466,4 +466,3 @@ meta_objective.__doc__ = "Certified meta-objective F(eta).\n" + _DOC_PARAMS
 meta_gradient.__doc__ = "Certified meta-gradient dF/deta.\n" + _DOC_PARAMS
 meta_hessian.__doc__ = "Certified second derivative d^2F/deta^2 (for convexity checks).\n" + _DOC_PARAMS
 
-_unused: Callable[..., Any] = _norm2_upper

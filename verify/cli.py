@@ -1,0 +1,67 @@
+"""Command-line interface: ``l2l-verify``."""
+
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parse_eta(text: str) -> float | Fraction:
+    """A step size: a decimal float, a hex float (0x1.2p-3) or a fraction (1/64)."""
+    if "/" in text:
+        return Fraction(text)
+    if text.lower().startswith(("0x", "-0x")):
+        return float.fromhex(text)
+    return float(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``l2l-verify`` console script."""
+    parser = argparse.ArgumentParser(prog="l2l-verify", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("report", help="certified ground-truth report on built-in defaults")
+    rep.add_argument("--out", type=Path, default=Path("reports/default"))
+    rep.add_argument("--seed", type=int, default=0)
+    rep.add_argument("--d", type=int, default=20)
+    rep.add_argument("--quick", action="store_true", help="fewer horizons (t <= 1000)")
+
+    tr = sub.add_parser("truth", help="certified meta-objective / meta-gradient / meta-Hessian at one point")
+    tr.add_argument("--d", type=int, default=20)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--kind", choices=["wishart", "wishart2"], default="wishart")
+    tr.add_argument("--eta", type=_parse_eta, required=True)
+    tr.add_argument("--t", type=int, required=True)
+    tr.add_argument("--objective", choices=["log", "naive"], default="log")
+
+    pr = sub.add_parser("proofs", help="re-run the symbolic derivations in proofs/")
+    pr.add_argument("rest", nargs=argparse.REMAINDER)
+
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        from .report import build_report
+
+        build_report(args.out, seed=args.seed, d=args.d, quick=args.quick)
+        return 0
+    if args.command == "truth":
+        from . import truth
+        from .floats import FORMATS
+        from .problems import Quadratic
+
+        q = Quadratic.random(args.d, seed=args.seed, kind=args.kind)
+        for label, fn in (("F", truth.meta_objective), ("dF/deta", truth.meta_gradient),
+                          ("d2F/deta2", truth.meta_hessian)):
+            enc = fn(q, args.eta, args.t, objective=args.objective)
+            rounded = ", ".join(f"{n}={enc.to_float(n)!r}" for n in FORMATS)
+            print(f"{label}: {enc!r}\n    {rounded}")
+        return 0
+    from proofs.__main__ import main as proofs_main  # type: ignore[import-not-found,unused-ignore]
+
+    return int(proofs_main(args.rest))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the core tests: small problems with dyadic (exactly representable) data.
+"""Hypothesis strategies for the core tests: small problems with dyadic data.
 
 Every value drawn is a dyadic rational with few significant bits, so it is exactly
 representable in float64 and the exact-rational oracle sees bit-identical inputs.

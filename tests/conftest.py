@@ -26,7 +26,9 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "thorough", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("dev")
 
 
@@ -35,5 +37,7 @@ def _no_precision_leak() -> Iterator[None]:
     """Fail a test that leaves the global mpmath or flint precision changed (STYLE habit 2)."""
     mp_before, flint_before = mpmath.mp.prec, ctx.prec
     yield
-    assert mpmath.mp.prec == mp_before, f"test leaked mpmath.mp.prec={mpmath.mp.prec} (was {mp_before})"
+    assert mpmath.mp.prec == mp_before, (
+        f"test leaked mpmath.mp.prec={mpmath.mp.prec} (was {mp_before})"
+    )
     assert ctx.prec == flint_before, f"test leaked flint ctx.prec={ctx.prec} (was {flint_before})"

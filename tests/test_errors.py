@@ -111,7 +111,9 @@ def test_log_objective_needs_t_at_least_one(q: Quadratic) -> None:
     assert truth.meta_objective(q, 0.1, 0, objective="naive").lower > 0
 
 
-@pytest.mark.parametrize("rel_tol", [0, 0.0, -1e-3, 1.0, 2.0, math.nan, math.inf, Fraction(1, 2**20000)])
+@pytest.mark.parametrize(
+    "rel_tol", [0, 0.0, -1e-3, 1.0, 2.0, math.nan, math.inf, Fraction(1, 2**20000)]
+)
 def test_bad_rel_tol(q: Quadratic, rel_tol: object) -> None:
     with pytest.raises(InvalidPrecisionError) as exc:
         truth.meta_gradient(q, 0.1, 5, rel_tol=rel_tol)  # type: ignore[arg-type]

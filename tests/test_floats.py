@@ -28,7 +28,9 @@ def test_round_fraction_matches_numpy_single_rounding(name: str, x: float) -> No
     with np.errstate(over="ignore"):
         expected = float(np.array(x).astype(NUMPY_TYPES[name]))
     got = round_fraction(Fraction(x), name)
-    assert got == expected and math.copysign(1, got) == math.copysign(1, expected) or got == expected == 0
+    assert (
+        got == expected and math.copysign(1, got) == math.copysign(1, expected)
+    ) or got == expected == 0
 
 
 @given(n=st.integers(-(2**80), 2**80), k=st.integers(1, 2**80))
@@ -47,7 +49,9 @@ def test_double_rounding_is_avoided() -> None:
 
 def test_format_table() -> None:
     assert float(get_format("float32").max_finite) == float(np.finfo(np.float32).max)
-    assert float(get_format("float16").min_subnormal) == float(np.finfo(np.float16).smallest_subnormal)
+    assert float(get_format("float16").min_subnormal) == float(
+        np.finfo(np.float16).smallest_subnormal
+    )
     assert get_format(np.float64) is FORMATS["float64"]
     assert get_format("float64").unit_roundoff == np.finfo(np.float64).eps / 2
 

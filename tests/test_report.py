@@ -1,4 +1,4 @@
-"""The main job: ``l2l-verify report`` on defaults is reproducible and the committed copy is fresh."""
+"""The main job: ``l2l-verify report`` is reproducible and the committed copy is fresh."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ def test_report_is_byte_identical_and_committed_copy_is_fresh(tmp_path: Path) ->
     assert main(["report", "--out", str(tmp_path / "b")]) == 0
     a = (tmp_path / "a" / "data.json").read_bytes()
     assert a == (tmp_path / "b" / "data.json").read_bytes()
-    assert a == (COMMITTED / "data.json").read_bytes(), "reports/default is stale: run `l2l-verify report`"
+    assert a == (COMMITTED / "data.json").read_bytes(), (
+        "reports/default is stale: run `l2l-verify report`"
+    )
     assert (tmp_path / "a" / "report.md").read_text() == (COMMITTED / "report.md").read_text()
 
 

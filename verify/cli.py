@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--d", type=int, default=20)
     rep.add_argument("--quick", action="store_true", help="fewer horizons (t <= 1000)")
 
-    tr = sub.add_parser("truth", help="certified meta-objective / meta-gradient / meta-Hessian at one point")
+    tr = sub.add_parser(
+        "truth", help="certified meta-objective / meta-gradient / meta-Hessian at one point"
+    )
     tr.add_argument("--d", type=int, default=20)
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--kind", choices=["wishart", "wishart2"], default="wishart")
@@ -52,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         from .problems import Quadratic
 
         q = Quadratic.random(args.d, seed=args.seed, kind=args.kind)
-        for label, fn in (("F", truth.meta_objective), ("dF/deta", truth.meta_gradient),
-                          ("d2F/deta2", truth.meta_hessian)):
+        for label, fn in (
+            ("F", truth.meta_objective),
+            ("dF/deta", truth.meta_gradient),
+            ("d2F/deta2", truth.meta_hessian),
+        ):
             enc = fn(q, args.eta, args.t, objective=args.objective)
             rounded = ", ".join(f"{n}={enc.to_float(n)!r}" for n in FORMATS)
             print(f"{label}: {enc!r}\n    {rounded}")

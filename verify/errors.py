@@ -119,7 +119,10 @@ def _short(value: Any) -> str:
         return f"<array shape={tuple(shape)} dtype={getattr(value, 'dtype', '?')}>"
     from fractions import Fraction
 
-    if isinstance(value, Fraction) and max(value.numerator.bit_length(), value.denominator.bit_length()) > 256:
+    if (
+        isinstance(value, Fraction)
+        and max(value.numerator.bit_length(), value.denominator.bit_length()) > 256
+    ):
         lg = value.numerator.bit_length() - value.denominator.bit_length() if value else 0
         return f"<Fraction about 2**{lg}>"
     text = repr(value)

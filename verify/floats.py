@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -28,6 +28,7 @@ __all__ = [
     "FloatFormat",
     "fraction_from_arb",
     "fraction_to_arb",
+    "frobenius_upper",
     "get_format",
     "round_fraction",
     "to_fraction",
@@ -89,7 +90,8 @@ class FloatFormat:
         if self.name == "bfloat16":
             import ml_dtypes
 
-            return np.dtype(ml_dtypes.bfloat16)
+            bf16: np.dtype[np.generic] = np.dtype(ml_dtypes.bfloat16)
+            return bf16
         return np.dtype(self.name)
 
 
@@ -124,7 +126,9 @@ def _pow2(e: int) -> Fraction:
     return Fraction(1 << e) if e >= 0 else Fraction(1, 1 << -e)
 
 
-def to_fraction(x: float | int | Fraction | np.floating | np.integer, *, name: str = "x") -> Fraction:
+def to_fraction(
+    x: float | int | Fraction | np.floating | np.integer, *, name: str = "x"
+) -> Fraction:
     """Convert a finite number to the exact rational it represents.
 
     Raises
@@ -195,11 +199,29 @@ def _fraction_to_float_exact(v: Fraction) -> float:
 
 
 def fraction_from_arb(x: object) -> Fraction:
-    """Exact rational value of an exact (zero-radius) ``flint.arb`` or ``flint.arf``-like midpoint."""
+    """Exact rational value of an exact (zero-radius) ``flint.arb``."""
     man, exp = x.man_exp()  # type: ignore[attr-defined]
     m = int(man)
     e = int(exp)
     return Fraction(m) * _pow2(e)
+
+
+def frobenius_upper(M: Any) -> Any:
+    """Upper bound (an exact ``flint.arb``) of the Frobenius norm of an Arb matrix.
+
+    Guarantee
+    ---------
+    Proven: sums the squares of each entry's magnitude upper bound in ball arithmetic and
+    returns the upper end of the square root.
+    """
+    from flint import arb
+
+    total = arb(0)
+    for i in range(M.nrows()):
+        for j in range(M.ncols()):
+            u = M[i, j].abs_upper()
+            total += u * u
+    return total.sqrt().abs_upper()
 
 
 def fraction_to_arb(q: Fraction) -> object:

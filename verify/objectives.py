@@ -26,7 +26,7 @@ from .errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
-from .problems import LeastSquares, Problem, Quadratic
+from .problems import LeastSquares, Quadratic
 
 __all__ = [
     "OBJECTIVES",
@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 
 def validate_objective(objective: object) -> Objective:
-    """Return ``objective`` if it is ``"naive"`` or ``"log"``; raise UnknownOptionError otherwise."""
+    """Return ``objective`` if it is ``"naive"`` or ``"log"``, else raise UnknownOptionError."""
     if objective not in OBJECTIVES:
         raise UnknownOptionError("objective", objective, f"must be one of {OBJECTIVES}")
     return objective  # type: ignore[return-value]
@@ -57,11 +57,19 @@ def validate_eta(eta: object) -> Fraction:
 
     Accepts float, int, numpy scalars and :class:`fractions.Fraction`; never rounds.
     """
-    if isinstance(eta, bool) or not isinstance(eta, (int, float, Fraction, np.floating, np.integer)):
+    if isinstance(eta, bool) or not isinstance(
+        eta, (int, float, Fraction, np.floating, np.integer)
+    ):
         raise InvalidStepSizeError("eta", eta, "must be a real number (float, int or Fraction)")
     if isinstance(eta, (float, np.floating)) and not math.isfinite(float(eta)):
         raise InvalidStepSizeError("eta", eta, "must be finite")
-    q = eta if isinstance(eta, Fraction) else Fraction(int(eta)) if isinstance(eta, (int, np.integer)) else Fraction(float(eta))
+    q = (
+        eta
+        if isinstance(eta, Fraction)
+        else Fraction(int(eta))
+        if isinstance(eta, (int, np.integer))
+        else Fraction(float(eta))
+    )
     if q < 0:
         raise InvalidStepSizeError("eta", eta, "must be >= 0")
     return q
@@ -70,7 +78,9 @@ def validate_eta(eta: object) -> Fraction:
 def validate_horizon(t: object, *, objective: str = "naive") -> int:
     """The horizon as an int; must be an integer >= 0 (>= 1 for the log objective)."""
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
-        raise InvalidHorizonError("t", t, "must be an integer (int or numpy integer), not " + type(t).__name__)
+        raise InvalidHorizonError(
+            "t", t, "must be an integer (int or numpy integer), not " + type(t).__name__
+        )
     ti = int(t)
     if ti < 0:
         raise InvalidHorizonError("t", t, "must be >= 0")
@@ -85,7 +95,11 @@ def validate_rel_tol(rel_tol: object, *, max_prec_bits: int) -> Fraction:
         raise InvalidPrecisionError("rel_tol", rel_tol, "must be a real number")
     if isinstance(rel_tol, (float, np.floating)) and not math.isfinite(float(rel_tol)):
         raise InvalidPrecisionError("rel_tol", rel_tol, "must be finite")
-    q = Fraction(rel_tol) if not isinstance(rel_tol, (float, np.floating)) else Fraction(float(rel_tol))
+    q = (
+        Fraction(rel_tol)
+        if not isinstance(rel_tol, (float, np.floating))
+        else Fraction(float(rel_tol))
+    )
     if not 0 < q < 1:
         raise InvalidPrecisionError("rel_tol", rel_tol, "must satisfy 0 < rel_tol < 1")
     needed = q.denominator.bit_length() - q.numerator.bit_length()
@@ -103,7 +117,9 @@ def validate_eval_problem(problem: object, eval_problem: object) -> None:
     if eval_problem is None:
         return
     if not isinstance(eval_problem, (Quadratic, LeastSquares)):
-        raise ShapeMismatchError("eval_problem", eval_problem, "must be a Quadratic, LeastSquares or None")
+        raise ShapeMismatchError(
+            "eval_problem", eval_problem, "must be a Quadratic, LeastSquares or None"
+        )
     if eval_problem.d != problem.d:
         raise ShapeMismatchError(
             "eval_problem", eval_problem, f"has dimension {eval_problem.d}, problem has {problem.d}"

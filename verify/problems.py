@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -32,6 +31,7 @@ from .errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
+from .floats import frobenius_upper
 
 if TYPE_CHECKING:
     from .truth.enclosure import Enclosure
@@ -50,14 +50,20 @@ def _as_exact_float64(value: ArrayLike, name: str, ndim: int) -> F64:
     except Exception as exc:  # pragma: no cover - numpy raises many types here
         raise ShapeMismatchError(name, value, f"cannot be read as an array ({exc})") from exc
     if raw.dtype == object or raw.dtype.kind not in "biuf":
-        raise ShapeMismatchError(name, value, f"must be a real numeric array, got dtype {raw.dtype}")
+        raise ShapeMismatchError(
+            name, value, f"must be a real numeric array, got dtype {raw.dtype}"
+        )
     if raw.ndim != ndim:
-        raise ShapeMismatchError(name, value, f"must have {ndim} dimension(s), got shape {raw.shape}")
+        raise ShapeMismatchError(
+            name, value, f"must have {ndim} dimension(s), got shape {raw.shape}"
+        )
     arr = raw.astype(np.float64)
     if raw.dtype.kind in "iu":
         back = arr.astype(raw.dtype)
         if not np.array_equal(back, raw):
-            raise InvalidMatrixError(name, value, "integer entries not exactly representable in float64")
+            raise InvalidMatrixError(
+                name, value, "integer entries not exactly representable in float64"
+            )
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise NonFiniteError(name, value, f"entry {tuple(int(i) for i in bad)} is not finite")
@@ -72,11 +78,14 @@ def _check_symmetric(H: F64, name: str) -> None:
     if not np.array_equal(H, H.T):
         i, j = np.argwhere(H != H.T)[0]
         raise NotSymmetricError(
-            name, H, f"must be exactly symmetric; {name}[{i},{j}]={H[i, j]!r} != {name}[{j},{i}]={H[j, i]!r}"
+            name,
+            H,
+            f"must be exactly symmetric; {name}[{i},{j}]={H[i, j]!r} != "
+            f"{name}[{j},{i}]={H[j, i]!r}",
         )
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class Quadratic:
     """The quadratic f(w) = 1/2 w^T H w - b^T w + c with a GD start point ``w0``.
 
@@ -114,29 +123,37 @@ class Quadratic:
     w0: F64
     b: F64 | None = None
     c: float = 0.0
-    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        H = _as_exact_float64(self.H, "H", 2)
-        _check_symmetric(H, "H")
-        d = H.shape[0]
+    def __init__(
+        self, H: ArrayLike, w0: ArrayLike, b: ArrayLike | None = None, c: float = 0.0
+    ) -> None:
+        object.__setattr__(self, "_cache", {})
+        Ha = _as_exact_float64(H, "H", 2)
+        _check_symmetric(Ha, "H")
+        d = Ha.shape[0]
         if d == 0:
-            raise ShapeMismatchError("H", self.H, "must be at least 1x1")
-        w0 = _as_exact_float64(self.w0, "w0", 1)
-        if w0.shape != (d,):
-            raise ShapeMismatchError("w0", self.w0, f"must have shape ({d},) to match H, got {w0.shape}")
-        b = None
-        if self.b is not None:
-            b = _as_exact_float64(self.b, "b", 1)
-            if b.shape != (d,):
-                raise ShapeMismatchError("b", self.b, f"must have shape ({d},) to match H, got {b.shape}")
-            if not np.any(b):
-                b = None
-        c = _as_exact_float64(self.c, "c", 0)
+            raise ShapeMismatchError("H", H, "must be at least 1x1")
+        w0a = _as_exact_float64(w0, "w0", 1)
+        if w0a.shape != (d,):
+            raise ShapeMismatchError(
+                "w0", w0, f"must have shape ({d},) to match H, got {w0a.shape}"
+            )
+        ba = None
+        if b is not None:
+            ba = _as_exact_float64(b, "b", 1)
+            if ba.shape != (d,):
+                raise ShapeMismatchError(
+                    "b", b, f"must have shape ({d},) to match H, got {ba.shape}"
+                )
+            if not np.any(ba):
+                ba = None
+        ca = _as_exact_float64(c, "c", 0)
+        H, w0, b, c = Ha, w0a, ba, float(ca)
         object.__setattr__(self, "H", H)
         object.__setattr__(self, "w0", w0)
         object.__setattr__(self, "b", b)
-        object.__setattr__(self, "c", float(c))
+        object.__setattr__(self, "c", c)
         self._cache["definiteness"] = _certified_definiteness(H, "H")
 
     # ------------------------------------------------------------------ constructors
@@ -276,10 +293,11 @@ class Quadratic:
         return self.spectral_enclosures()["c_min"].to_float("float64")
 
     def __repr__(self) -> str:
-        return f"Quadratic(d={self.d}, homogeneous={self.is_homogeneous}, fingerprint={self.fingerprint[:12]})"
+        fp = self.fingerprint[:12]
+        return f"Quadratic(d={self.d}, homogeneous={self.is_homogeneous}, fingerprint={fp})"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, init=False)
 class LeastSquares:
     """Least-squares loss f(w) = ||X w - y||^2 / (2n) on a data set, with GD start ``w0``.
 
@@ -310,25 +328,32 @@ class LeastSquares:
 
     X: F64
     y: F64
-    w0: F64 | None = None
-    _cache: dict[str, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    w0: F64
+    _cache: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        X = _as_exact_float64(self.X, "X", 2)
-        n, d = X.shape
+    def __init__(self, X: ArrayLike, y: ArrayLike, w0: ArrayLike | None = None) -> None:
+        object.__setattr__(self, "_cache", {})
+        Xa = _as_exact_float64(X, "X", 2)
+        n, d = Xa.shape
         if n == 0 or d == 0:
-            raise ShapeMismatchError("X", self.X, f"must have at least one row and column, got {X.shape}")
-        y = _as_exact_float64(self.y, "y", 1)
-        if y.shape != (n,):
-            raise ShapeMismatchError("y", self.y, f"must have shape ({n},) to match X, got {y.shape}")
-        w0 = np.zeros(d) if self.w0 is None else _as_exact_float64(self.w0, "w0", 1)
-        if w0.shape != (d,):
-            raise ShapeMismatchError("w0", self.w0, f"must have shape ({d},) to match X, got {w0.shape}")
-        w0 = np.array(w0)
-        w0.setflags(write=False)
-        object.__setattr__(self, "X", X)
-        object.__setattr__(self, "y", y)
-        object.__setattr__(self, "w0", w0)
+            raise ShapeMismatchError(
+                "X", X, f"must have at least one row and column, got {Xa.shape}"
+            )
+        ya = _as_exact_float64(y, "y", 1)
+        if ya.shape != (n,):
+            raise ShapeMismatchError("y", y, f"must have shape ({n},) to match X, got {ya.shape}")
+        if w0 is None:
+            w0a = np.zeros(d)
+            w0a.setflags(write=False)
+        else:
+            w0a = _as_exact_float64(w0, "w0", 1)
+        if w0a.shape != (d,):
+            raise ShapeMismatchError(
+                "w0", w0, f"must have shape ({d},) to match X, got {w0a.shape}"
+            )
+        object.__setattr__(self, "X", Xa)
+        object.__setattr__(self, "y", ya)
+        object.__setattr__(self, "w0", w0a)
 
     @property
     def n(self) -> int:
@@ -376,13 +401,13 @@ class LeastSquares:
         H = (M + M.T) / 2.0
         b = self.X.T @ self.y / n
         c = float(self.y @ self.y / (2 * n))
-        return Quadratic(H, self.w0 if self.w0 is not None else np.zeros(self.d), b, c)
+        return Quadratic(H, self.w0, b, c)
 
     @property
     def fingerprint(self) -> str:
         """SHA-256 of the exact data."""
         h = hashlib.sha256(b"LeastSquares")
-        for arr in (self.X, self.y, self.w0 if self.w0 is not None else np.zeros(0)):
+        for arr in (self.X, self.y, self.w0):
             h.update(arr.tobytes())
         return h.hexdigest()
 
@@ -426,9 +451,9 @@ def _certified_definiteness(H: F64, name: str) -> Definiteness:
         for i in range(d):
             D[i, i] = arb(float(lam_pos[i]))
         Epos = Ha - Qa * D * QT
-        epos = _frobenius_upper(Epos, d)
+        epos = frobenius_upper(Epos)
         if lam[0] > 0:
-            orth = _frobenius_upper(QT * Qa - arb_mat(np.eye(d).tolist()), d)
+            orth = frobenius_upper(QT * Qa - arb_mat(np.eye(d).tolist()))
             lower = arb(float(lam[0])) * (1 - orth) - epos
             if lower > 0:
                 return "positive_definite"
@@ -445,17 +470,6 @@ def _certified_definiteness(H: F64, name: str) -> Definiteness:
     return "semidefinite_at_roundoff"
 
 
-def _frobenius_upper(M: object, d: int) -> object:
-    from flint import arb
-
-    total = arb(0)
-    for row in M.tolist():  # type: ignore[attr-defined]
-        for x in row:
-            u = x.abs_upper()
-            total += u * u
-    return total.sqrt().abs_upper()  # type: ignore[no-any-return]
-
-
 def _exact_definiteness(H: F64, name: str) -> Definiteness:
     """Exact LDL^T with symmetric pivoting in rational arithmetic."""
     d = H.shape[0]
@@ -467,14 +481,18 @@ def _exact_definiteness(H: F64, name: str) -> Definiteness:
         k = max(idx, key=lambda i: A[i][i])
         piv = A[k][k]
         if piv < 0:
-            raise NotPositiveDefiniteError(name, H, f"has a negative eigenvalue (exact LDL^T pivot {float(piv)!r})")
+            raise NotPositiveDefiniteError(
+                name, H, f"has a negative eigenvalue (exact LDL^T pivot {float(piv)!r})"
+            )
         if piv == 0:
             # PSD requires the remaining block to vanish
             for i in idx:
                 for j in idx:
                     if A[i][j] != 0:
                         raise NotPositiveDefiniteError(
-                            name, H, "is indefinite (exact LDL^T: zero pivot with nonzero off-diagonal)"
+                            name,
+                            H,
+                            "is indefinite (exact LDL^T: zero pivot with nonzero off-diagonal)",
                         )
             break
         positive += 1

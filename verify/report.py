@@ -93,24 +93,37 @@ def build_report(out: Path, *, seed: int = 0, d: int = 20, quick: bool = False) 
     for i, (eta, t, obj) in enumerate(cells, 1):
         value = truth.meta_objective(problem, eta, t, objective=obj)
         grad = truth.meta_gradient(problem, eta, t, objective=obj)
-        rows.append({
-            "objective": obj, "eta": eta.hex(), "eta_times_L_over_2": eta * L / 2, "t": t,
-            "F": _record(value), "dF": _record(grad),
-        })
+        rows.append(
+            {
+                "objective": obj,
+                "eta": eta.hex(),
+                "eta_times_L_over_2": eta * L / 2,
+                "t": t,
+                "F": _record(value),
+                "dF": _record(grad),
+            }
+        )
         _progress(i, len(cells), started)
     data = {
         "report_format_version": REPORT_FORMAT_VERSION,
         "command": f"l2l-verify report --seed {seed}" + (" --quick" if quick else ""),
         "problem": {
-            "kind": "wishart", "d": d, "seed": seed, "fingerprint": problem.fingerprint,
-            "L": L.hex(), "alpha": alpha.hex(), "c_min": enc["c_min"].to_float("float64").hex(),
+            "kind": "wishart",
+            "d": d,
+            "seed": seed,
+            "fingerprint": problem.fingerprint,
+            "L": L.hex(),
+            "alpha": alpha.hex(),
+            "c_min": enc["c_min"].to_float("float64").hex(),
         },
         "rows": rows,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "data.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     (out / "report.md").write_text(_markdown(data, L, alpha))
-    sys.stderr.write(f"\nwrote {out / 'report.md'} and {out / 'data.json'} in {time.time() - started:.1f} s\n")
+    sys.stderr.write(
+        f"\nwrote {out / 'report.md'} and {out / 'data.json'} in {time.time() - started:.1f} s\n"
+    )
     return data
 
 
@@ -119,7 +132,9 @@ def _progress(i: int, n: int, started: float) -> None:
         return  # about twenty updates per run
     width = 30
     filled = width * i // n
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {i}/{n} cells, {time.time() - started:.1f} s")
+    sys.stderr.write(
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {i}/{n} cells, {time.time() - started:.1f} s"
+    )
     sys.stderr.flush()
 
 
@@ -153,10 +168,14 @@ def _markdown(data: dict[str, Any], L: float, alpha: float) -> str:
                     r = next(x for x in obj_rows if x["t"] == t and x["eta_times_L_over_2"] == e)
                     rec = r[key]
                     v = float.fromhex(rec["float64"])
-                    tag = "/".join(short[rec[f"{n}_class"]] for n in ("float32", "bfloat16", "float16"))
+                    tag = "/".join(
+                        short[rec[f"{n}_class"]] for n in ("float32", "bfloat16", "float16")
+                    )
                     shown = rec["lower"] if rec["float64_class"] != "ok" else f"{v:.6g}"
                     cells.append(f"{shown} [{tag}]")
                 lines.append(f"| {t} | " + " | ".join(cells) + " |")
             lines.append("")
-    lines.append("Values outside float64 are shown as the lower end of their enclosure (25 digits).")
+    lines.append(
+        "Values outside float64 are shown as the lower end of their enclosure (25 digits)."
+    )
     return "\n".join(lines) + "\n"

@@ -70,7 +70,9 @@ def test_enclosure_contains_exact_affine(objective: str, problem, eta: Fraction,
 
 @pytest.mark.parametrize("objective", ["naive", "log"])
 @given(data=st.data(), eta=step_sizes.filter(lambda e: e <= Fraction(1, 8)), t=st.integers(1, 30))
-def test_enclosure_contains_exact_train_by_validation(objective: str, data, eta: Fraction, t: int) -> None:
+def test_enclosure_contains_exact_train_by_validation(
+    objective: str, data, eta: Fraction, t: int
+) -> None:
     d = data.draw(st.integers(1, 3))
     train = data.draw(dyadic_least_squares(d))
     valid = data.draw(dyadic_least_squares(d))
@@ -79,7 +81,9 @@ def test_enclosure_contains_exact_train_by_validation(objective: str, data, eta:
 
 @pytest.mark.parametrize("objective", ["naive", "log"])
 @given(problem=dyadic_quadratics(affine=True), eta=step_sizes, t=st.integers(0, 25))
-def test_forward_reverse_closed_form_agree_exactly(objective: str, problem, eta: Fraction, t: int) -> None:
+def test_forward_reverse_closed_form_agree_exactly(
+    objective: str, problem, eta: Fraction, t: int
+) -> None:
     if objective == "log" and t == 0:
         return
     try:

@@ -8,8 +8,14 @@
 This package never imports a backprop backend.
 """
 
-from .engine import DEFAULT_MAX_PREC_BITS, DEFAULT_REL_TOL, meta_gradient, meta_hessian, meta_objective
 from .enclosure import Enclosure
+from .engine import (
+    DEFAULT_MAX_PREC_BITS,
+    DEFAULT_REL_TOL,
+    meta_gradient,
+    meta_hessian,
+    meta_objective,
+)
 
 __all__ = [
     "DEFAULT_MAX_PREC_BITS",

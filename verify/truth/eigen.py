@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import NotCertifiedError
+from ..floats import frobenius_upper
 from .enclosure import Enclosure
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class CertifiedEig:
         from flint import arb
 
         z = self.QT * v
-        radius = (self.nu / (1 - self.nu)) * _norm2_upper(z)
+        radius = (self.nu / (1 - self.nu)) * frobenius_upper(z)
         bump = arb(0, radius.abs_upper())
         for i in range(z.nrows()):
             z[i, 0] = z[i, 0] + bump
@@ -111,21 +112,6 @@ def _float_hessian(problem: Problem) -> np.ndarray[Any, np.dtype[np.float64]]:
     return problem.H
 
 
-def _norm2_upper(v: Any) -> Any:
-    from flint import arb
-
-    total = arb(0)
-    for i in range(v.nrows()):
-        for j in range(v.ncols()):
-            u = v[i, j].abs_upper()
-            total += u * u
-    return total.sqrt().abs_upper()
-
-
-def _mid(M: Any) -> Any:
-    return M.mid()
-
-
 def _refine(H: Any, Q: Any, prec: int) -> tuple[Any, list[Any]]:
     """One Ogita--Aishima step in midpoint arithmetic. Returns (Q', mu')."""
     from flint import arb, arb_mat, ctx
@@ -145,7 +131,7 @@ def _refine(H: Any, Q: Any, prec: int) -> tuple[Any, list[Any]]:
             for j in range(d):
                 if i != j:
                     off += S[i, j] * S[i, j]
-        rnorm = _norm2_upper(R)
+        rnorm = frobenius_upper(R)
         hnorm = max((abs(x) for x in lam), key=lambda z: z.mid()) if lam else arb(0)
         delta = 2 * (off.sqrt() + hnorm * rnorm)
         E = arb_mat(d, d)
@@ -192,7 +178,7 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
             Q = cache[max(lower)].Q
             bits = max(lower)
         else:
-            lam0, Q0 = np.linalg.eigh(_float_hessian(problem))
+            _, Q0 = np.linalg.eigh(_float_hessian(problem))
             Q = arb_mat(Q0.tolist())
             bits = 40
         Hm = H.mid()
@@ -208,7 +194,7 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
         mu = [mu[i].mid() for i in order]
         QT = Q.transpose()
         N = QT * Q - arb_mat(np.eye(d).tolist())
-        nu = _norm2_upper(N)
+        nu = frobenius_upper(N)
         if not nu < arb(1) / 2:
             raise NotCertifiedError(
                 f"refined eigenvectors not orthogonal enough (nu={nu.str(5)})",
@@ -220,7 +206,7 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
             D[i, i] = mu[i]
         Rres = H * Q - Q * D
         qinv = (1 / (1 - nu).sqrt()).abs_upper()
-        eps = (_norm2_upper(Rres) * qinv).abs_upper()
+        eps = (frobenius_upper(Rres) * qinv).abs_upper()
         kappa = ((1 + nu).sqrt() * qinv).abs_upper()
         result = CertifiedEig(Q, QT, mu, nu, eps, kappa, qinv, prec)
     cache[prec] = result
@@ -258,17 +244,16 @@ def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclos
         pert = eig.kappa * eig.eps
         lam_lo = [m - pert for m in eig.mu]
         lam_hi = [m + pert for m in eig.mu]
-        alpha = arb(0).union(eig.mu[0]) if False else eig.mu[0] + arb(0, pert.abs_upper())
+        alpha = eig.mu[0] + arb(0, pert.abs_upper())
         L = eig.mu[-1] + arb(0, pert.abs_upper())
-        w0 = arb_mat([[float(x)] for x in (problem.w0 if problem.w0 is not None else np.zeros(d))])
+        w0 = arb_mat([[float(x)] for x in problem.w0])
         H = exact_hessian_arb(problem, prec)
         cs: list[Any] = []
         for idx in (d - 1, 0):
             q = arb_mat([[eig.Q[i, idx]] for i in range(d)])
-            qn = _norm2_upper(q)  # upper bound only; need exact norm ball below
             nq = (q.transpose() * q)[0, 0].sqrt()
             r = H * q - q * eig.mu[idx]
-            rn = _norm2_upper(r) / nq
+            rn = frobenius_upper(r) / nq
             if d == 1:
                 gap = arb("inf")
             elif idx == d - 1:
@@ -283,12 +268,11 @@ def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclos
                 )
             sin_bound = (rn / gap).abs_upper() if d > 1 else arb(0)
             proj = (q.transpose() * w0)[0, 0] / nq
-            w0n = _norm2_upper(w0)
+            w0n = frobenius_upper(w0)
             # |<w0,u>| within sin_bound * ||w0|| of |<w0, q/||q||>| (|cos| - exact value ~ O(sin))
             c = abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper())
             cs.append(c)
-            del qn
-        c_min = cs[0].min(cs[1]) if hasattr(cs[0], "min") else cs[0]
+        c_min = cs[0].min(cs[1])
         out = {
             "L": Enclosure.from_arb(L, prec),
             "alpha": Enclosure.from_arb(alpha, prec),

@@ -43,7 +43,9 @@ class Enclosure:
 
     def __post_init__(self) -> None:
         if self.lower > self.upper:
-            raise ValueError(f"empty enclosure: lower={float(self.lower)!r} > upper={float(self.upper)!r}")
+            raise ValueError(
+                f"empty enclosure: lower={float(self.lower)!r} > upper={float(self.upper)!r}"
+            )
 
     @classmethod
     def from_arb(
@@ -163,4 +165,5 @@ class Enclosure:
         return self.to_float("float64")
 
     def __repr__(self) -> str:
-        return f"Enclosure(mid={float(self.mid)!r}, rad={float(self.rad):.3g}, prec_bits={self.prec_bits})"
+        mid, rad = float(self.mid), float(self.rad)
+        return f"Enclosure(mid={mid!r}, rad={rad:.3g}, prec_bits={self.prec_bits})"

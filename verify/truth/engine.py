@@ -34,6 +34,7 @@ from ..errors import (
     UnknownOptionError,
     ZeroLossError,
 )
+from ..floats import frobenius_upper
 from ..objectives import (
     compose,
     validate_eta,
@@ -43,10 +44,16 @@ from ..objectives import (
     validate_rel_tol,
 )
 from ..problems import LeastSquares, Problem, Quadratic
-from .eigen import _norm2_upper, certified_eig, exact_hessian_arb
+from .eigen import certified_eig, exact_hessian_arb
 from .enclosure import Enclosure
 
-__all__ = ["DEFAULT_MAX_PREC_BITS", "DEFAULT_REL_TOL", "meta_gradient", "meta_hessian", "meta_objective"]
+__all__ = [
+    "DEFAULT_MAX_PREC_BITS",
+    "DEFAULT_REL_TOL",
+    "meta_gradient",
+    "meta_hessian",
+    "meta_objective",
+]
 
 Engine = Literal["auto", "eigen", "power"]
 DEFAULT_REL_TOL = Fraction(1, 2**80)
@@ -189,8 +196,8 @@ def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec:
         vecs = []
         for j in range(order + 1):
             vecs.append(eig.Q * arb_mat([[x] for x in cols[j]]))
-        w0n = _norm2_upper(w0)
-        bn = _norm2_upper(b) if b is not None else None
+        w0n = frobenius_upper(w0)
+        bn = frobenius_upper(b) if b is not None else None
         rad = _perturbation_radius(eig, e, t, order, w0n, bn)
         bump = arb(0, rad)
         for v in vecs:
@@ -261,11 +268,15 @@ def _compute(
         if objective == "log":
             if g[0].is_zero():
                 raise ZeroLossError(
-                    "eta", float(eta), f"the loss at w_t (t={t}) is exactly 0; log objective undefined"
+                    "eta",
+                    float(eta),
+                    f"the loss at w_t (t={t}) is exactly 0; log objective undefined",
                 )
             if g[0] < 0:
                 raise ZeroLossError(
-                    "eta", float(eta), f"the loss at w_t (t={t}) is negative; log objective undefined"
+                    "eta",
+                    float(eta),
+                    f"the loss at w_t (t={t}) is negative; log objective undefined",
                 )
             if not g[0] > 0:
                 return None  # sign of the loss not yet resolved: caller raises precision
@@ -278,7 +289,8 @@ def _check_log_definiteness(problem: Problem, name: str) -> None:
         raise NotPositiveDefiniteError(
             name,
             problem,
-            f"the log objective requires a positive definite H; certified class is {problem.definiteness!r}",
+            "the log objective requires a positive definite H; certified class is "
+            f"{problem.definiteness!r}",
         )
 
 
@@ -306,8 +318,10 @@ def _certify(
     if engine not in ("auto", "eigen", "power"):
         raise UnknownOptionError("engine", engine, "must be 'auto', 'eigen' or 'power'")
     if obj == "log":
-        _check_log_definiteness(problem if eval_problem is None else eval_problem,
-                                "problem" if eval_problem is None else "eval_problem")
+        _check_log_definiteness(
+            problem if eval_problem is None else eval_problem,
+            "problem" if eval_problem is None else "eval_problem",
+        )
     if order >= 1 and ti == 0:
         return Enclosure.exact(0)  # w_0 does not depend on eta
     tol_bits = tol.denominator.bit_length() - tol.numerator.bit_length()
@@ -319,7 +333,9 @@ def _certify(
         if eng == "power" and engine == "auto" and (problem.d > 60 or ti > 4096):
             break
         try:
-            return _adaptive(problem, q, ti, obj, eval_problem, order, eng, tol, start, max_prec_bits)
+            return _adaptive(
+                problem, q, ti, obj, eval_problem, order, eng, tol, start, max_prec_bits
+            )
         except NotCertifiedError as exc:
             last_error = exc
     assert last_error is not None
@@ -351,14 +367,18 @@ def _adaptive(
             if enc is not None:
                 return enc
             p *= 2
-        raise NotCertifiedError("refinement exceeded the precision cap", prec_bits=cap, achieved_rel=float("inf"))
+        raise NotCertifiedError(
+            "refinement exceeded the precision cap", prec_bits=cap, achieved_rel=float("inf")
+        )
 
     prec = start
     achieved = float("inf")
     while prec <= cap:
         enc = at(prec)
         if enc is not None:
-            if enc.is_exact or (not enc.contains_zero() and enc.rad <= tol * min(abs(enc.lower), abs(enc.upper))):
+            if enc.is_exact or (
+                not enc.contains_zero() and enc.rad <= tol * min(abs(enc.lower), abs(enc.upper))
+            ):
                 return enc
             achieved = enc.rel_radius()
         prec *= 2
@@ -428,8 +448,17 @@ def meta_objective(
     engine: Engine = "auto",
     max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
 ) -> Enclosure:
-    return _certify(problem, eta, t, objective=objective, eval_problem=eval_problem, rel_tol=rel_tol,
-                    order=0, engine=engine, max_prec_bits=max_prec_bits)
+    return _certify(
+        problem,
+        eta,
+        t,
+        objective=objective,
+        eval_problem=eval_problem,
+        rel_tol=rel_tol,
+        order=0,
+        engine=engine,
+        max_prec_bits=max_prec_bits,
+    )
 
 
 def meta_gradient(
@@ -443,8 +472,17 @@ def meta_gradient(
     engine: Engine = "auto",
     max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
 ) -> Enclosure:
-    return _certify(problem, eta, t, objective=objective, eval_problem=eval_problem, rel_tol=rel_tol,
-                    order=1, engine=engine, max_prec_bits=max_prec_bits)
+    return _certify(
+        problem,
+        eta,
+        t,
+        objective=objective,
+        eval_problem=eval_problem,
+        rel_tol=rel_tol,
+        order=1,
+        engine=engine,
+        max_prec_bits=max_prec_bits,
+    )
 
 
 def meta_hessian(
@@ -458,11 +496,21 @@ def meta_hessian(
     engine: Engine = "auto",
     max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
 ) -> Enclosure:
-    return _certify(problem, eta, t, objective=objective, eval_problem=eval_problem, rel_tol=rel_tol,
-                    order=2, engine=engine, max_prec_bits=max_prec_bits)
+    return _certify(
+        problem,
+        eta,
+        t,
+        objective=objective,
+        eval_problem=eval_problem,
+        rel_tol=rel_tol,
+        order=2,
+        engine=engine,
+        max_prec_bits=max_prec_bits,
+    )
 
 
 meta_objective.__doc__ = "Certified meta-objective F(eta).\n" + _DOC_PARAMS
 meta_gradient.__doc__ = "Certified meta-gradient dF/deta.\n" + _DOC_PARAMS
-meta_hessian.__doc__ = "Certified second derivative d^2F/deta^2 (for convexity checks).\n" + _DOC_PARAMS
-
+meta_hessian.__doc__ = (
+    "Certified second derivative d^2F/deta^2 (for convexity checks).\n" + _DOC_PARAMS
+)

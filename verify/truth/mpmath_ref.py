@@ -13,7 +13,13 @@ from typing import Any
 
 import mpmath
 
-from ..objectives import compose, validate_eta, validate_eval_problem, validate_horizon, validate_objective
+from ..objectives import (
+    compose,
+    validate_eta,
+    validate_eval_problem,
+    validate_horizon,
+    validate_objective,
+)
 from ..problems import LeastSquares, Problem
 
 __all__ = ["meta_derivatives"]
@@ -26,7 +32,7 @@ def _data(problem: Problem, ctx: Any) -> tuple[Any, Any, Any, Any]:
         H = X.T * X / problem.n
         b = X.T * y / problem.n
         c = (y.T * y)[0] / (2 * problem.n)
-        w0 = ctx.matrix(problem.w0.tolist())  # type: ignore[union-attr]
+        w0 = ctx.matrix(problem.w0.tolist())
     else:
         H = ctx.matrix(problem.H.tolist())
         b = ctx.matrix(problem.b_vector.tolist())

@@ -15,8 +15,15 @@ compute the same derivatives so that they can be checked against each other:
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
-from ..objectives import compose, validate_eta, validate_eval_problem, validate_horizon, validate_objective
+from ..objectives import (
+    compose,
+    validate_eta,
+    validate_eval_problem,
+    validate_horizon,
+    validate_objective,
+)
 from ..problems import LeastSquares, Problem
 
 __all__ = ["ExactData", "closed_form", "exact_data", "forward", "loss_derivatives", "reverse"]
@@ -35,10 +42,15 @@ class ExactData:
             y = [Fraction(float(v)) for v in problem.y]
             n = problem.n
             d = problem.d
-            self.H: Mat = [[sum((X[k][i] * X[k][j] for k in range(n)), Fraction(0)) / n for j in range(d)] for i in range(d)]
-            self.b: Vec = [sum((X[k][i] * y[k] for k in range(n)), Fraction(0)) / n for i in range(d)]
+            self.H: Mat = [
+                [sum((X[k][i] * X[k][j] for k in range(n)), Fraction(0)) / n for j in range(d)]
+                for i in range(d)
+            ]
+            self.b: Vec = [
+                sum((X[k][i] * y[k] for k in range(n)), Fraction(0)) / n for i in range(d)
+            ]
             self.c = sum((v * v for v in y), Fraction(0)) / (2 * n)
-            self.w0: Vec = [Fraction(float(v)) for v in problem.w0]  # type: ignore[union-attr]
+            self.w0: Vec = [Fraction(float(v)) for v in problem.w0]
         else:
             self.H = [[Fraction(float(v)) for v in row] for row in problem.H]
             self.b = [Fraction(float(v)) for v in problem.b_vector]
@@ -47,7 +59,9 @@ class ExactData:
         self.d = len(self.w0)
 
     def matvec(self, v: Vec) -> Vec:
-        return [sum((hij * vj for hij, vj in zip(row, v, strict=True)), Fraction(0)) for row in self.H]
+        return [
+            sum((hij * vj for hij, vj in zip(row, v, strict=True)), Fraction(0)) for row in self.H
+        ]
 
     def grad(self, w: Vec) -> Vec:
         return [x - bi for x, bi in zip(self.matvec(w), self.b, strict=True)]
@@ -69,7 +83,9 @@ def _axpy(a: Fraction, x: Vec, y: Vec) -> Vec:
     return [a * xi + yi for xi, yi in zip(x, y, strict=True)]
 
 
-def loss_derivatives(data: ExactData, w: Vec, w1: Vec, w2: Vec) -> tuple[Fraction, Fraction, Fraction]:
+def loss_derivatives(
+    data: ExactData, w: Vec, w1: Vec, w2: Vec
+) -> tuple[Fraction, Fraction, Fraction]:
     """g, g', g'' of the quadratic loss along a curve with derivatives (w, w1, w2)."""
     r = data.grad(w)
     g = data.loss(w)
@@ -100,7 +116,7 @@ def forward(
     *,
     objective: str = "naive",
     eval_problem: Problem | None = None,
-) -> dict[str, Fraction | None]:
+) -> dict[str, Any]:
     """Exact loss derivatives and meta-objective derivatives by forward-mode unrolling.
 
     Returns
@@ -125,9 +141,13 @@ def forward(
     if obj == "log" and g <= 0:
         from ..errors import ZeroLossError
 
-        raise ZeroLossError("eta", eta, f"the loss at w_t (t={ti}) is {g} <= 0; log undefined")
+        raise ZeroLossError(
+            "eta", eta, f"the loss at w_t (t={ti}) is {float(g)!r} <= 0; log undefined"
+        )
     F = compose(obj, ti, g, g1, g2, log=None, order=2)
-    return {"loss": g, "dloss": g1, "d2loss": g2, "F": F[0], "dF": F[1], "d2F": F[2], "w_t": w}  # type: ignore[dict-item]
+    out: dict[str, Any] = {"loss": g, "dloss": g1, "d2loss": g2, "w_t": w}
+    out.update(F=F[0], dF=F[1], d2F=F[2])
+    return out
 
 
 def reverse(
@@ -170,7 +190,9 @@ def reverse(
 
 def _matmul(A: Mat, B: Mat) -> Mat:
     n = len(B[0])
-    return [[sum((row[k] * B[k][j] for k in range(len(B))), Fraction(0)) for j in range(n)] for row in A]
+    return [
+        [sum((row[k] * B[k][j] for k in range(len(B))), Fraction(0)) for j in range(n)] for row in A
+    ]
 
 
 def _matvec(A: Mat, v: Vec) -> Vec:

@@ -67,15 +67,33 @@ def _col(values: Any) -> Any:
     return arb_mat([[float(v)] for v in values])
 
 
+def _cached(problem: Problem, key: tuple[Any, ...], make: Any) -> Any:
+    """Per-problem memo of Arb conversions (the problem is immutable)."""
+    store: dict[tuple[Any, ...], Any] = problem._cache.setdefault("arb", {})  # type: ignore[assignment]
+    if key not in store:
+        store[key] = make()
+    return store[key]
+
+
+def _arb_matrix(problem: Problem, name: str) -> Any:
+    from flint import arb_mat
+
+    return _cached(problem, ("mat", name), lambda: arb_mat(getattr(problem, name).tolist()))
+
+
 def _problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]:
     """(w0, b) as Arb column vectors (b None when zero); b is a ball for least squares."""
+    return _cached(problem, ("vectors", prec), lambda: _make_problem_vectors(problem, prec))  # type: ignore[no-any-return]
+
+
+def _make_problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]:
     from flint import ctx
 
     with ctx.workprec(prec):
         if isinstance(problem, LeastSquares):
             from flint import arb_mat
 
-            X = arb_mat(problem.X.tolist())
+            X = _arb_matrix(problem, "X")
             b = (X.transpose() * _col(problem.y)) / problem.n
             return _col(problem.w0), b
         return _col(problem.w0), None if problem.b is None else _col(problem.b)
@@ -90,7 +108,7 @@ def _loss_derivatives(problem: Problem, w: Any, w1: Any, w2: Any, order: int) ->
     if isinstance(problem, LeastSquares):
         from flint import arb_mat
 
-        X = arb_mat(problem.X.tolist())
+        X = _arb_matrix(problem, "X")
         r = X * w - _col(problem.y)
         n = problem.n
         out = [_dot(r, r) / (2 * n)]
@@ -102,7 +120,7 @@ def _loss_derivatives(problem: Problem, w: Any, w1: Any, w2: Any, order: int) ->
         return out
     from flint import arb_mat
 
-    H = arb_mat(problem.H.tolist())
+    H = _arb_matrix(problem, "H")
     Hw = H * w
     if problem.b is None:
         g = _dot(w, Hw) / 2 + problem.c
@@ -167,8 +185,8 @@ def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec:
     with ctx.workprec(prec):
         e = _eta_arb(eta)
         w0, b = _problem_vectors(problem, prec)
-        z = eig.solve(w0)
-        beta = eig.solve(b) if b is not None else None
+        z = _cached(problem, ("z", prec), lambda: eig.solve(w0))
+        beta = _cached(problem, ("beta", prec), lambda: eig.solve(b)) if b is not None else None
         d = problem.d
         cols: list[list[Any]] = [[], [], []]
         for i in range(d):
@@ -325,8 +343,8 @@ def _certify(
     if order >= 1 and ti == 0:
         return Enclosure.exact(0)  # w_0 does not depend on eta
     tol_bits = tol.denominator.bit_length() - tol.numerator.bit_length()
-    # generous start: the perturbation bound costs about 6 log2(t) bits at order 2
-    start = min(max_prec_bits, max(128, tol_bits + 64 + 8 * ti.bit_length()))
+    # the perturbation bound costs up to ~6 log2(t) bits at order 2 (t^3 (t h/r)^2 growth)
+    start = min(max_prec_bits, max(128, tol_bits + 32 + 6 * ti.bit_length()))
     engines = ["eigen", "power"] if engine == "auto" else [engine]
     last_error: NotCertifiedError | None = None
     for eng in engines:

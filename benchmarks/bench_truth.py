@@ -86,7 +86,14 @@ def main() -> None:
     t_sweep_base = timed(lambda: [float64_backprop(q.H, q.w0, float(e), 10_000) for e in etas])
     q_sw = Quadratic.random(100, seed=14)
     t_sweep = timed(lambda: [truth.meta_gradient(q_sw, float(e), 10_000) for e in etas])
-    rows.append(("64-eta sweep d=100 t=1e4: 64 float64-backprops / certified", t_sweep_base, t_sweep, ">= 10"))
+    rows.append(
+        (
+            "64-eta sweep d=100 t=1e4: 64 float64-backprops / certified",
+            t_sweep_base,
+            t_sweep,
+            ">= 10",
+        )
+    )
 
     print(f"{'comparison':62s} {'numerator s':>12s} {'denominator s':>14s} {'ratio':>9s} target")
     for name, a, b, target in rows:

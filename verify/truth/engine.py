@@ -91,8 +91,6 @@ def _make_problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]
 
     with ctx.workprec(prec):
         if isinstance(problem, LeastSquares):
-            from flint import arb_mat
-
             X = _arb_matrix(problem, "X")
             b = (X.transpose() * _col(problem.y)) / problem.n
             return _col(problem.w0), b
@@ -106,8 +104,6 @@ def _dot(u: Any, v: Any) -> Any:
 def _loss_derivatives(problem: Problem, w: Any, w1: Any, w2: Any, order: int) -> list[Any]:
     """g, g', g'' of the loss of ``problem`` along (w, w1, w2) in ball arithmetic."""
     if isinstance(problem, LeastSquares):
-        from flint import arb_mat
-
         X = _arb_matrix(problem, "X")
         r = X * w - _col(problem.y)
         n = problem.n
@@ -118,7 +114,6 @@ def _loss_derivatives(problem: Problem, w: Any, w1: Any, w2: Any, order: int) ->
         if order >= 2:
             out.append((_dot(Xw1, Xw1) + _dot(X * w2, r)) / n)
         return out
-    from flint import arb_mat
 
     H = _arb_matrix(problem, "H")
     Hw = H * w

@@ -32,6 +32,16 @@ settings.register_profile(
 settings.load_profile("dev")
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect-by-skip ``slow`` and ``paper_scale`` tests unless a ``-m`` expression is given."""
+    if config.option.markexpr:
+        return
+    skip = pytest.mark.skip(reason="deeper check: select with -m slow / -m paper_scale")
+    for item in items:
+        if "slow" in item.keywords or "paper_scale" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _no_precision_leak() -> Iterator[None]:
     """Fail a test that leaves the global mpmath or flint precision changed (STYLE habit 2)."""

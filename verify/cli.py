@@ -42,7 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("proofs", help="re-run the symbolic derivations in proofs/")
     pr.add_argument("rest", nargs=argparse.REMAINDER)
 
-    args = parser.parse_args(argv)
+    import sys
+
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if raw[:1] == ["proofs"]:
+        from proofs.__main__ import main as proofs_main
+
+        return int(proofs_main(raw[1:]))
+    args = parser.parse_args(raw)
     if args.command == "report":
         from .report import build_report
 
@@ -63,9 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             rounded = ", ".join(f"{n}={enc.to_float(n)!r}" for n in FORMATS)
             print(f"{label}: {enc!r}\n    {rounded}")
         return 0
-    from proofs.__main__ import main as proofs_main  # type: ignore[import-not-found,unused-ignore]
-
-    return int(proofs_main(args.rest))
+    parser.error(f"unknown command {args.command!r}")  # pragma: no cover
+    return 2  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

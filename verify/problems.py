@@ -154,7 +154,7 @@ class Quadratic:
         object.__setattr__(self, "w0", w0)
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "c", c)
-        self._cache["definiteness"] = _certified_definiteness(H, "H")
+        self._cache["definiteness"] = _certified_definiteness(H, "H", self._cache)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -427,7 +427,9 @@ def _unit_vector(rng: np.random.Generator, d: int) -> F64:
 _EXACT_LDL_MAX_DIM = 64
 
 
-def _certified_definiteness(H: F64, name: str) -> Definiteness:
+def _certified_definiteness(
+    H: F64, name: str, cache: dict[str, object] | None = None
+) -> Definiteness:
     """Classify a symmetric float64 matrix with a certified test.
 
     1. From float64 ``eigh``: H = Q Lam Q^T + E. Since Q Lam_+ Q^T is a Gram matrix (PSD for
@@ -442,6 +444,8 @@ def _certified_definiteness(H: F64, name: str) -> Definiteness:
 
     d = H.shape[0]
     lam, Q = np.linalg.eigh(H)
+    if cache is not None:
+        cache["eigh"] = (lam, Q)  # reused as the starting point of the certified eigensolver
     with ctx.workprec(128):
         Ha = arb_mat(H.tolist())
         Qa = arb_mat(Q.tolist())

@@ -18,7 +18,10 @@ REL_TOL = mpmath.mpf(2) ** -(PREC_BITS - 20)
 
 CASES = [
     ([Fraction(2), Fraction(1, 2)], [Fraction(3, 5), Fraction(4, 5)]),
-    ([Fraction(62), Fraction(7), Fraction(1, 100)], [Fraction(2, 7), Fraction(3, 7), Fraction(-6, 7)]),
+    (
+        [Fraction(62), Fraction(7), Fraction(1, 100)],
+        [Fraction(2, 7), Fraction(3, 7), Fraction(-6, 7)],
+    ),
 ]
 ETAS = [Fraction(0), Fraction(1, 7), Fraction(1, 62), Fraction(2, 63), Fraction(1, 30), Fraction(1)]
 TS = [1, 4, 30]

@@ -47,7 +47,9 @@ class CertifiedEig:
     QT : flint.arb_mat
         Its transpose.
     mu : list of flint.arb
-        Exact approximate eigenvalues, ascending.
+        Exact approximate eigenvalues, in the column order of ``Q``.
+    order : list of int
+        Column indices sorting ``mu`` ascending.
     nu : flint.arb
         Upper bound of ||Q^T Q - I||_F (< 1).
     eps : flint.arb
@@ -63,6 +65,7 @@ class CertifiedEig:
     Q: Any
     QT: Any
     mu: list[Any]
+    order: list[int]
     nu: Any
     eps: Any
     kappa: Any
@@ -186,21 +189,28 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
             Q = cache[max(lower)].Q
             bits = max(lower)
         else:
-            _, Q0 = np.linalg.eigh(_float_hessian(problem))
+            # reuse the float64 eigh left by the definiteness check when there is one
+            cached_eigh: Any = problem._cache.get("eigh")
+            Q0 = (
+                cached_eigh[1]
+                if cached_eigh is not None
+                else np.linalg.eigh(_float_hessian(problem))[1]
+            )
             Q = arb_mat(Q0.tolist())
             bits = 52
         Hm = H.mid()
         mu: list[Any] = []
         while True:
-            # from float64 eigenvectors (bits = 52) a float64 update already doubles the bits
-            Q, mu = _refine(Hm, Q, prec + 16, exact_update=bits > 52)
-            bits *= 2
+            # A float64 update gains ~52 bits (vectorized, cheap); an exact update doubles the
+            # bits (quadratic convergence) but costs an O(d^2) loop of Arb operations.
+            exact = bits > 52 and bits + 52 < prec
+            Q, mu = _refine(Hm, Q, prec + 16, exact_update=exact)
+            bits = 2 * bits if exact else bits + 52
             if bits >= prec - 8:
                 break
-        # final eigenvalue estimates via Rayleigh quotients, exact midpoints
-        order = sorted(range(d), key=lambda i: mu[i].mid())
-        Q = _permute_columns(Q, order)
-        mu = [mu[i].mid() for i in order]
+        # Rayleigh-quotient eigenvalue estimates (exact midpoints), kept in Q's column order
+        mu = [m.mid() for m in mu]
+        order = sorted(range(d), key=lambda i: mu[i])
         QT = Q.transpose()
         N = QT * Q - arb_mat(np.eye(d).tolist())
         nu = frobenius_upper(N)
@@ -210,26 +220,24 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
                 prec_bits=prec,
                 achieved_rel=float("inf"),
             )
-        D = arb_mat(d, d)
-        for i in range(d):
-            D[i, i] = mu[i]
-        Rres = H * Q - Q * D
         qinv = (1 / (1 - nu).sqrt()).abs_upper()
-        eps = (frobenius_upper(Rres) * qinv).abs_upper()
+        eps = (_residual_frobenius(H * Q, Q, mu) * qinv).abs_upper()
         kappa = ((1 + nu).sqrt() * qinv).abs_upper()
-        result = CertifiedEig(Q, QT, mu, nu, eps, kappa, qinv, prec)
+        result = CertifiedEig(Q, QT, mu, order, nu, eps, kappa, qinv, prec)
     cache[prec] = result
     return result
 
 
-def _permute_columns(Q: Any, order: list[int]) -> Any:
-    from flint import arb_mat
+def _residual_frobenius(HQ: Any, Q: Any, mu: list[Any]) -> Any:
+    """Proven upper bound of ||H Q - Q diag(mu)||_F (column scaling without a matrix product)."""
+    from flint import arb
 
-    d = Q.nrows()
-    P = arb_mat(d, d)
-    for new, old in enumerate(order):
-        P[old, new] = 1
-    return Q * P
+    total = arb(0)
+    for hq_row, q_row in zip(HQ.tolist(), Q.tolist(), strict=True):
+        for x, q, m in zip(hq_row, q_row, mu, strict=True):
+            u = (x - q * m).abs_upper()
+            total += u * u
+    return total.sqrt().abs_upper()
 
 
 def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclosure]:
@@ -251,24 +259,27 @@ def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclos
     d = problem.d
     with ctx.workprec(prec):
         pert = eig.kappa * eig.eps
-        lam_lo = [m - pert for m in eig.mu]
-        lam_hi = [m + pert for m in eig.mu]
-        alpha = eig.mu[0] + arb(0, pert.abs_upper())
-        L = eig.mu[-1] + arb(0, pert.abs_upper())
+        srt = [eig.mu[i] for i in eig.order]
+        alpha = srt[0] + arb(0, pert.abs_upper())
+        L = srt[-1] + arb(0, pert.abs_upper())
         w0 = arb_mat([[float(x)] for x in problem.w0])
+        w0n = frobenius_upper(w0)
         H = exact_hessian_arb(problem, prec)
         cs: list[Any] = []
-        for idx in (d - 1, 0):
-            q = arb_mat([[eig.Q[i, idx]] for i in range(d)])
+        for pos in (d - 1, 0):
+            col = eig.order[pos]
+            mu = srt[pos]
+            q = arb_mat([[eig.Q[i, col]] for i in range(d)])
             nq = (q.transpose() * q)[0, 0].sqrt()
-            r = H * q - q * eig.mu[idx]
-            rn = frobenius_upper(r) / nq
+            rn = frobenius_upper(H * q - q * mu) / nq
+            # distance from mu to the rest of the spectrum of H: the neighbouring Ritz value
+            # moves by at most pert (Bauer--Fike, disjoint disks), and so may the target
             if d == 1:
                 gap = arb("inf")
-            elif idx == d - 1:
-                gap = eig.mu[idx] - lam_hi[idx - 1] - pert
+            elif pos == d - 1:
+                gap = mu - srt[pos - 1] - 2 * pert
             else:
-                gap = lam_lo[idx + 1] - pert - eig.mu[idx]
+                gap = srt[pos + 1] - mu - 2 * pert
             if not gap > 0:
                 raise NotCertifiedError(
                     "extreme eigenvalue not certified simple; c_min undefined",
@@ -277,10 +288,8 @@ def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclos
                 )
             sin_bound = (rn / gap).abs_upper() if d > 1 else arb(0)
             proj = (q.transpose() * w0)[0, 0] / nq
-            w0n = frobenius_upper(w0)
-            # |<w0,u>| within sin_bound * ||w0|| of |<w0, q/||q||>| (|cos| - exact value ~ O(sin))
-            c = abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper())
-            cs.append(c)
+            # |<w0,u>| - |<w0,q/||q||>| <= ||w0|| ||u -+ q/||q|||| <= 2 sin(theta) ||w0||
+            cs.append(abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper()))
         c_min = cs[0].min(cs[1])
         out = {
             "L": Enclosure.from_arb(L, prec),

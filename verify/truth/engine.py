@@ -11,7 +11,7 @@ eta-derivatives as Arb ball vectors; the meta-objective is then composed in ball
     with z = Q^{-1} w0, beta = Q^{-1} b; then w^(j)_t = Q x^(j). Cost O(d^3) once per problem and
     precision, O(d^2) per (eta, t), independent of t (powers by Arb's exact exponentiation).
     The difference between the exact H and H~ is accounted for by a proven perturbation bound
-    (see :func:`_perturbation_radius`), added as a radius to every component.
+    (see :func:`_perturbation_radii`), added as a radius to every component.
 
 ``"power"``
     Repeated squaring of the tangent-augmented GD map
@@ -139,38 +139,55 @@ def _eta_arb(eta: Fraction) -> Any:
 
 
 # --------------------------------------------------------------------------- eigen engine
-def _perturbation_radius(eig: Any, eta: Any, t: int, order: int, w0n: Any, bn: Any) -> Any:
-    """Proven bound on ||(w, w', w'')_t(H) - (w, w', w'')_t(H~)||_2.
+def _perturbation_radii(eig: Any, eta: Any, t: int, order: int, w0n: Any, bn: Any) -> list[Any]:
+    """Proven bounds on ||w^(j)_t(H) - w^(j)_t(H~)||_2 for j = 0..order.
 
-    Let calA be the block lower-triangular map on (w, w', w'') (m = order derivative blocks),
-    calA~ the same with H~. With eps >= ||H - H~||, kappa >= kappa(Q), rho^ >= ||A||, rho(A~)
-    (Bauer--Fike: rho^ = max|1 - eta mu| + eta kappa eps), h^ = max|mu| + kappa eps and
-    r = max(rho^, 2^-64):
+    Notation: E = H - H~ with ||E|| <= eps; kappa >= ||Q|| ||Q^-1||; rho~ = max|1 - eta mu_i|,
+    h~ = max|mu_i|; by Bauer--Fike every eigenvalue of the exact (symmetric) H is within
+    kappa eps of some mu_i, so ||A|| <= rho^ = rho~ + eta kappa eps and ||H|| <= h^ = h~ + kappa
+    eps, while ||A~^k|| <= kappa rho~^k, ||H~|| <= kappa h~, ||H~^2|| <= kappa h~^2.
 
-    * ||calA - calA~|| <= delta = (eta + m) eps (one block diagonal of eta E, one of E or 2E);
-    * ||calA^j|| <= r^j (1 + j h^ / r)^m, ||calA~^j|| <= kappa r^j (1 + j h^ / r)^m;
-    * ||calA^k - calA~^k|| <= sum_{j<k} ||calA^j|| delta ||calA~^{k-1-j}||
-      <= B(k) = delta kappa k r^{k-1} (1 + k h^/r)^{2m};
-    * homogeneous part: B(t) ||w0||; affine part (forcing g = (eta b, b, 0)):
-      sum_{k<t} B(k) ||g|| <= t^2 delta kappa max(1, r)^t r^{-1} (1 + t h^/r)^{2m} ||g||.
+    * X_k = A^k - A~^k = sum_{j<k} A^j (A - A~) A~^{k-1-j}, so
+      ||X_k|| <= e_k = k eta eps kappa rho^^{k-1}.
+    * Homogeneous part (w0): w_t = A^t w0, w'_t = -t H A^{t-1} w0,
+      w''_t = t(t-1) H^2 A^{t-2} w0. Writing H A^{t-1} - H~ A~^{t-1} = E A^{t-1} + H~ X_{t-1}
+      and H^2 A^{t-2} - H~^2 A~^{t-2} = (H E + E H~) A^{t-2} + H~^2 X_{t-2}:
+      hom0 = e_t, hom1 = t (eps rho^^{t-1} + kappa h~ e_{t-1}),
+      hom2 = t(t-1) (eps (h^ + kappa h~) rho^^{t-2} + kappa h~^2 e_{t-2}), each times ||w0||.
+    * Affine part (b, exact in both): eta sum_{k<t} A^k b and its eta-derivatives
+      sum A^k b - eta sum k H A^{k-1} b and -2 sum k H A^{k-1} b + eta sum k(k-1) H^2 A^{k-2} b.
+      With M = max(1, rho^)^t bounding every rho^^j (0 <= j < t):
+      S1 = t^2 eta eps kappa M >= sum e_k,
+      S2 = t^2 (eps + kappa h~ t eta eps kappa) M >= sum k ||H A^{k-1} - H~ A~^{k-1}||,
+      S3 = t^3 (eps (h^ + kappa h~) + kappa h~^2 t eta eps kappa) M, likewise for H^2 A^{k-2};
+      aff0 = eta S1, aff1 = S1 + eta S2, aff2 = 2 S2 + eta S3, each times ||b||.
     """
     from flint import arb
 
-    m = order
-    eps = eig.eps
-    kappa = eig.kappa
+    eps, kappa = eig.eps, eig.kappa
     rho_t = max((abs(1 - eta * mu) for mu in eig.mu), key=lambda z: z.mid()).abs_upper()
     h_t = max((abs(mu) for mu in eig.mu), key=lambda z: z.mid()).abs_upper()
     rho = (rho_t + eta * kappa * eps).abs_upper()
     h = (h_t + kappa * eps).abs_upper()
-    r = rho.max(arb(2) ** -64)
-    delta = (eta + m) * eps
-    poly = (1 + t * h / r) ** (2 * m)
-    total = delta * kappa * t * r ** (t - 1) * poly * w0n
+
+    def e(k: int) -> Any:
+        return arb(0) if k <= 0 else k * eta * eps * kappa * rho ** (k - 1)
+
+    hom = [e(t)]
+    if order >= 1:
+        hom.append(t * (eps * rho ** (t - 1) + kappa * h_t * e(t - 1)))
+    if order >= 2:
+        second = eps * (h + kappa * h_t) * rho ** (t - 2) + kappa * h_t**2 * e(t - 2)
+        hom.append(arb(0) if t < 2 else t * (t - 1) * second)
+    out = [x * w0n for x in hom]
     if bn is not None:
-        gn = bn * (eta * eta + (1 if m >= 1 else 0)).sqrt()
-        total += t * t * delta * kappa * r.max(arb(1)) ** t / r * poly * gn
-    return total.abs_upper()
+        M = rho.max(arb(1)) ** t
+        S1 = t * t * eta * eps * kappa * M
+        S2 = t * t * (eps + kappa * h_t * t * eta * eps * kappa) * M
+        S3 = t**3 * (eps * (h + kappa * h_t) + kappa * h_t**2 * t * eta * eps * kappa) * M
+        aff = [eta * S1, S1 + eta * S2, 2 * S2 + eta * S3][: order + 1]
+        out = [x + a * bn for x, a in zip(out, aff, strict=True)]
+    return [x.abs_upper() for x in out]
 
 
 def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec: int) -> list[Any]:
@@ -211,9 +228,9 @@ def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec:
             vecs.append(eig.Q * arb_mat([[x] for x in cols[j]]))
         w0n = frobenius_upper(w0)
         bn = frobenius_upper(b) if b is not None else None
-        rad = _perturbation_radius(eig, e, t, order, w0n, bn)
-        bump = arb(0, rad)
-        for v in vecs:
+        radii = _perturbation_radii(eig, e, t, order, w0n, bn)
+        for v, rad in zip(vecs, radii, strict=True):
+            bump = arb(0, rad)
             for i in range(d):
                 v[i, 0] = v[i, 0] + bump
         while len(vecs) < 3:
@@ -338,8 +355,8 @@ def _certify(
     if order >= 1 and ti == 0:
         return Enclosure.exact(0)  # w_0 does not depend on eta
     tol_bits = tol.denominator.bit_length() - tol.numerator.bit_length()
-    # the perturbation bound costs up to ~6 log2(t) bits at order 2 (t^3 (t h/r)^2 growth)
-    start = min(max_prec_bits, max(128, tol_bits + 32 + 6 * ti.bit_length()))
+    # the perturbation bounds grow like t^2 (order 2, affine: t^4): a few log2(t) bits
+    start = min(max_prec_bits, max(128, tol_bits + 32 + 2 * ti.bit_length()))
     engines = ["eigen", "power"] if engine == "auto" else [engine]
     last_error: NotCertifiedError | None = None
     for eng in engines:

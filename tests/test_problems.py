@@ -71,3 +71,18 @@ def test_least_squares_quadratic_and_losses() -> None:
 def test_exact_psd_check_small_singular() -> None:
     q = Quadratic([[1.0, 1.0], [1.0, 1.0]], [1.0, 0.0])
     assert q.definiteness == "positive_semidefinite"
+
+
+def test_least_squares_spectral_constants() -> None:
+    from verify.errors import NotCertifiedError
+
+    rng = np.random.default_rng(5)
+    wide = LeastSquares(rng.standard_normal((10, 20)), rng.standard_normal(10))
+    assert wide.alpha == 0.0  # rank <= n < d: exactly zero, proven
+    G = wide.X.T @ wide.X / wide.n
+    lam = np.linalg.eigvalsh(G)
+    assert abs(wide.L - lam[-1]) <= EIGH_BACKWARD_CONSTANT * wide.d * U64 * lam[-1]
+    with pytest.raises(NotCertifiedError):
+        _ = wide.c_min  # alpha = 0 has multiplicity d - n: no unique eigenvector
+    tall = LeastSquares(rng.standard_normal((40, 20)), rng.standard_normal(40), w0=np.ones(20))
+    assert tall.alpha > 0 and tall.c_min > 0

@@ -85,8 +85,69 @@ def _check_symmetric(H: F64, name: str) -> None:
         )
 
 
+class _SpectralConstants:
+    """L, alpha, c_min of paper notes §2.3 from the certified eigendecomposition (mixin)."""
+
+    _cache: dict[str, object]
+
+    @property
+    def definiteness(self) -> Definiteness:  # pragma: no cover - provided by the subclasses
+        raise NotImplementedError
+
+    def spectral_enclosures(self) -> dict[str, Enclosure]:
+        """Certified enclosures of L = lambda_max(H), alpha = lambda_min(H) and c_min.
+
+        c_min = min(|<w0, u_1>|, |<w0, u_d>|) (paper notes §2.3) is included only when both
+        extreme eigenvalues are certified simple (otherwise the eigenvector is not unique and
+        :attr:`c_min` raises :class:`~verify.errors.NotCertifiedError`).
+
+        Guarantee
+        ---------
+        Each enclosure is proven (certified eigendecomposition, see
+        :mod:`verify.truth.eigen`), relative radius <= 2**-60.
+        """
+        cached = self._cache.get("spectral")
+        if cached is None:
+            from .truth.eigen import spectral_constants
+            from .truth.enclosure import Enclosure
+
+            cached = spectral_constants(self)  # type: ignore[arg-type]
+            if isinstance(self, LeastSquares) and self.n < self.d:
+                # rank(X^T X) <= n < d: the smallest eigenvalue is exactly zero
+                cached["alpha"] = Enclosure.exact(0)
+            elif cached["alpha"].lower < 0 and self.definiteness != "semidefinite_at_roundoff":
+                # H is proven PSD, so alpha >= 0 (intersect the enclosure with [0, inf))
+                cached["alpha"] = Enclosure(Fraction(0), max(cached["alpha"].upper, Fraction(0)))
+            self._cache["spectral"] = cached
+        return cached  # type: ignore[return-value]
+
+    @property
+    def L(self) -> float:
+        """Largest eigenvalue of H, correctly rounded to float64 from a certified enclosure."""
+        return self.spectral_enclosures()["L"].to_float("float64")
+
+    @property
+    def alpha(self) -> float:
+        """Smallest eigenvalue of H, correctly rounded to float64 from a certified enclosure."""
+        return self.spectral_enclosures()["alpha"].to_float("float64")
+
+    @property
+    def c_min(self) -> float:
+        """min(|c_1|, |c_d|) of paper notes §2.3, correctly rounded from a certified enclosure."""
+        enc = self.spectral_enclosures().get("c_min")
+        if enc is None:
+            from .errors import NotCertifiedError
+
+            raise NotCertifiedError(
+                "c_min undefined: an extreme eigenvalue of H is not certified simple",
+                prec_bits=128,
+                achieved_rel=float("inf"),
+            )
+        return enc.to_float("float64")
+
+
 @dataclass(frozen=True, eq=False, init=False)
-class Quadratic:
+class Quadratic(_SpectralConstants):
     """The quadratic f(w) = 1/2 w^T H w - b^T w + c with a GD start point ``w0``.
 
     Parameters
@@ -256,49 +317,13 @@ class Quadratic:
             h.update(arr.tobytes())
         return h.hexdigest()
 
-    # ------------------------------------------------------------------ paper constants
-    def spectral_enclosures(self) -> dict[str, Enclosure]:
-        """Certified enclosures of L = lambda_max(H), alpha = lambda_min(H) and c_min.
-
-        c_min = min(|<w0, u_1>|, |<w0, u_d>|) (paper notes §2.3); when lambda_max or
-        lambda_min is a repeated eigenvalue, <w0, u> is replaced by the norm of the
-        projection of w0 on the eigenspace (the quantity the proofs use).
-
-        Guarantee
-        ---------
-        Each enclosure is proven (certified eigendecomposition, see
-        :mod:`verify.truth.eigen`), relative radius <= 2**-60.
-        """
-        cached = self._cache.get("spectral")
-        if cached is None:
-            from .truth.eigen import spectral_constants
-
-            cached = spectral_constants(self)
-            self._cache["spectral"] = cached
-        return cached  # type: ignore[return-value]
-
-    @property
-    def L(self) -> float:
-        """Largest eigenvalue of H, correctly rounded to float64 from a certified enclosure."""
-        return self.spectral_enclosures()["L"].to_float("float64")
-
-    @property
-    def alpha(self) -> float:
-        """Smallest eigenvalue of H, correctly rounded to float64 from a certified enclosure."""
-        return self.spectral_enclosures()["alpha"].to_float("float64")
-
-    @property
-    def c_min(self) -> float:
-        """min(|c_1|, |c_d|) of paper notes §2.3, correctly rounded from a certified enclosure."""
-        return self.spectral_enclosures()["c_min"].to_float("float64")
-
     def __repr__(self) -> str:
         fp = self.fingerprint[:12]
         return f"Quadratic(d={self.d}, homogeneous={self.is_homogeneous}, fingerprint={fp})"
 
 
 @dataclass(frozen=True, eq=False, init=False)
-class LeastSquares:
+class LeastSquares(_SpectralConstants):
     """Least-squares loss f(w) = ||X w - y||^2 / (2n) on a data set, with GD start ``w0``.
 
     Parameters

@@ -43,3 +43,38 @@ def dyadic_least_squares(draw: st.DrawFn, d: int, max_n: int = 5) -> LeastSquare
 
 # step sizes k/64 in [0, 1/2]: covers contraction and (for the larger eigenvalues) explosion
 step_sizes = st.integers(0, 32).map(lambda k: Fraction(k, 64))
+
+
+@st.composite
+def diagonal_quadratics(
+    draw: st.DrawFn, max_dim: int = 5, max_condition: float = 1e3
+) -> tuple[Quadratic, list[float], list[float]]:
+    """A diagonal quadratic with its exact eigen-data: (problem, eigenvalues, c = w0).
+
+    On a diagonal H the eigenbasis is the standard basis, so c_i = <w0, e_i> = w0_i exactly;
+    the theorems are rotation invariant, so nothing is lost. Eigenvalues are dyadic in
+    [1, max_condition] (so the condition number is at most max_condition); w0 entries dyadic,
+    nonzero.
+    """
+    d = draw(st.integers(2, max_dim))
+    top = int(max_condition)
+    eigs = sorted({float(draw(st.integers(1, top))) for _ in range(d)})
+    if len(eigs) < 2:
+        eigs.append(eigs[0] + 1.0)
+    c = [draw(st.integers(1, 16)) / 16 * draw(st.sampled_from([-1.0, 1.0])) for _ in eigs]
+    n = len(eigs)
+    H = [[eigs[i] if i == j else 0.0 for j in range(n)] for i in range(n)]
+    return Quadratic(H, c), eigs, c
+
+
+@st.composite
+def rotated_quadratics(
+    draw: st.DrawFn, max_dim: int = 8, max_log10_condition: float = 4.0
+) -> Quadratic:
+    """A quadratic with a random spectrum (log-uniform in [1, 10^k]) in a random basis, unit w0."""
+    d = draw(st.integers(2, max_dim))
+    k = draw(st.floats(0.5, max_log10_condition))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    eigs = 10.0 ** rng.uniform(0.0, k, size=d)
+    return Quadratic.from_spectrum(eigs, seed=seed)

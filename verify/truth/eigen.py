@@ -241,7 +241,7 @@ def _residual_frobenius(HQ: Any, Q: Any, mu: list[Any]) -> Any:
 
 
 def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclosure]:
-    """Certified L = lambda_max(H), alpha = lambda_min(H) and c_min (paper notes §2.3).
+    """Certified L = lambda_max(H), alpha = lambda_min(H), |c_1|, |c_d| and c_min (§2.3).
 
     Guarantee
     ---------
@@ -250,7 +250,9 @@ def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclos
     unit eigenvector; its enclosure uses the Davis--Kahan sin-theta bound
     ||sin theta|| <= ||r|| / gap with r the residual of the computed pair and gap the certified
     distance to the rest of the spectrum. When an extreme eigenvalue is not certified simple
-    (gap not positive) the key ``"c_min"`` is absent.
+    (gap not positive) the corresponding ``"c_1"``/``"c_d"`` and ``"c_min"`` are absent.
+    The enclosures of ``c_1``, ``c_d`` (|<w0, u_1>|, |<w0, u_d>|) may extend below 0 by the
+    radius; the exact values are nonnegative.
     """
     from flint import arb, arb_mat, ctx
 
@@ -286,6 +288,9 @@ def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclos
             # |<w0,u>| - |<w0,q/||q||>| <= ||w0|| ||u -+ q/||q|||| <= 2 sin(theta) ||w0||
             cs.append(abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper()))
         out = {"L": Enclosure.from_arb(L, prec), "alpha": Enclosure.from_arb(alpha, prec)}
+        if cs:
+            out["c_1"] = Enclosure.from_arb(cs[0], prec)
         if len(cs) == 2:
+            out["c_d"] = Enclosure.from_arb(cs[1], prec)
             out["c_min"] = Enclosure.from_arb(cs[0].min(cs[1]), prec)
     return out

@@ -1,0 +1,223 @@
+"""The paper's bounds and thresholds as plain functions of a problem, on certified numbers.
+
+Every function returns an :class:`~verify.truth.Enclosure` computed in ball arithmetic from
+the certified spectral constants (L, alpha, c_1, c_d, c_min) of the problem, so a bound can be
+compared with a certified meta-gradient rigorously: "bound holds" means
+``meta_gradient.upper <= bound.lower`` style comparisons, never float comparisons.
+
+Theorem numbers follow the ICLR/arXiv-v1 numbering used in the paper notes (§3). Where the paper
+assumes ||w0|| = 1 the functions use ||w0||^2 explicitly, which reduces to the paper's
+statement for a unit w0 and stays valid for a float64-normalized w0 (||w0|| = 1 only up to
+rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from .objectives import validate_eta, validate_horizon
+from .problems import Problem
+from .truth.enclosure import Enclosure
+
+__all__ = [
+    "eta_star_limit",
+    "large_t_log_gradient_limit",
+    "rho",
+    "spectral",
+    "theorem3_lower_bound",
+    "theorem3_upper_bound",
+    "theorem3_upper_bound_rho",
+    "theorem4_bound",
+    "theorem4_bound_uniform",
+]
+
+_PREC = 192
+
+
+def _arb(x: Enclosure | Fraction | float | int) -> Any:
+    from flint import arb, fmpq
+
+    if isinstance(x, Enclosure):
+        mid, rad = x.mid, x.rad
+        ball = arb(fmpq(mid.numerator, mid.denominator))
+        if rad:
+            ball = ball + arb(0, arb(fmpq(rad.numerator, rad.denominator)).abs_upper())
+        return ball
+    q = Fraction(x)
+    return arb(fmpq(q.numerator, q.denominator))
+
+
+def _enc(x: Any) -> Enclosure:
+    return Enclosure.from_arb(x, _PREC)
+
+
+def spectral(problem: Problem) -> dict[str, Enclosure]:
+    """Certified L, alpha, c_1 = |<w0,u_1>|, c_d = |<w0,u_d>|, c_min (paper notes §2.3)."""
+    return problem.spectral_enclosures()
+
+
+def _w0_norm2(problem: Problem) -> Any:
+    from flint import arb
+
+    total = arb(0)
+    for v in problem.w0:
+        total += _arb(float(v)) ** 2
+    return total
+
+
+def rho(problem: Problem, eta: float | Fraction) -> Enclosure:
+    """rho(eta) = max_i |1 - eta lambda_i| = max(|1 - eta alpha|, |1 - eta L|) (notes §4.3).
+
+    Guarantee
+    ---------
+    Proven enclosure (ball arithmetic on certified L and alpha).
+    """
+    from flint import ctx
+
+    e = validate_eta(eta)
+    s = spectral(problem)
+    with ctx.workprec(_PREC):
+        E = _arb(e)
+        return _enc(abs(1 - E * _arb(s["alpha"])).max(abs(1 - E * _arb(s["L"]))))
+
+
+def theorem3_upper_bound(
+    eigenvalues: Sequence[float | Fraction],
+    c: Sequence[float | Fraction],
+    eta: float | Fraction,
+    t: int,
+) -> Enclosure:
+    """Theorem 3 (vanishing side): |F'(eta)| <= t sum_i c_i^2 lambda_i^2 |1 - eta lambda_i|^(2t-1).
+
+    Takes exact eigen-data (e.g. of a diagonal H, where c_i = w0_i exactly). The inequality is
+    the triangle inequality on the closed form, so it holds for every eta >= 0; it is
+    exponentially small only for 0 < eta < 2/L.
+
+    Guarantee
+    ---------
+    Proven enclosure of the right-hand side.
+    """
+    from flint import arb, ctx
+
+    e = validate_eta(eta)
+    ti = validate_horizon(t)
+    with ctx.workprec(_PREC):
+        E = _arb(e)
+        total = arb(0)
+        for lam, ci in zip(eigenvalues, c, strict=True):
+            L_i = _arb(lam)
+            total += _arb(ci) ** 2 * L_i**2 * abs(1 - E * L_i) ** (2 * ti - 1)
+        return _enc(ti * total)
+
+
+def theorem3_upper_bound_rho(problem: Problem, eta: float | Fraction, t: int) -> Enclosure:
+    """Theorem 3, basis-free form (notes §4.2): |F'(eta)| <= t L^2 rho(eta)^(2t-1) ||w0||^2.
+
+    Guarantee
+    ---------
+    Proven enclosure of the right-hand side.
+    """
+    from flint import ctx
+
+    ti = validate_horizon(t)
+    s = spectral(problem)
+    r = _arb(rho(problem, eta))
+    with ctx.workprec(_PREC):
+        L = _arb(s["L"])
+        return _enc(ti * L**2 * r ** (2 * ti - 1) * _w0_norm2(problem))
+
+
+def theorem3_lower_bound(problem: Problem, eta: float | Fraction, t: int) -> Enclosure:
+    """Theorem 3 (explosion side), eta > 2/L: F' >= c_1^2 L^2 t (eta L-1)^(2t-1) - L^2 t ||w0||^2.
+
+    With ||w0|| = 1 this is the paper's bound. It is vacuous (negative) unless
+    c_1^2 (eta L - 1)^(2t-1) > ||w0||^2.
+
+    Guarantee
+    ---------
+    Proven enclosure of the right-hand side (c_1 = |<w0, u_1>| certified).
+    """
+    from flint import ctx
+
+    e = validate_eta(eta)
+    ti = validate_horizon(t)
+    s = spectral(problem)
+    with ctx.workprec(_PREC):
+        L = _arb(s["L"])
+        c1 = _arb(s["c_1"]).max(_arb(0))
+        E = _arb(e)
+        return _enc(
+            c1**2 * L**2 * ti * (E * L - 1) ** (2 * ti - 1) - L**2 * ti * _w0_norm2(problem)
+        )
+
+
+def theorem4_bound(problem: Problem, eta: float | Fraction) -> Enclosure:
+    """Theorem 4, explicit constant (notes §4.3): |F'_log| <= 2 L^2 ||w0||^2 / (c_min^2 alpha rho).
+
+    Independent of t. (The log objective is invariant under scaling w0, and so is
+    ||w0||^2 / c_min^2.)
+
+    Guarantee
+    ---------
+    Proven enclosure of the right-hand side.
+    """
+    from flint import ctx
+
+    s = spectral(problem)
+    r = _arb(rho(problem, eta))
+    with ctx.workprec(_PREC):
+        L, a, cm = _arb(s["L"]), _arb(s["alpha"]), _arb(s["c_min"])
+        return _enc(2 * L**2 * _w0_norm2(problem) / (cm**2 * a * r))
+
+
+def theorem4_bound_uniform(problem: Problem) -> Enclosure:
+    """Theorem 4, uniform in eta (notes §4.3): 4 L^3 ||w0||^2 / (c_min^2 alpha (L - alpha)).
+
+    Uses min_eta rho(eta) = (L - alpha)/(L + alpha) and L + alpha <= 2L.
+
+    Guarantee
+    ---------
+    Proven enclosure of the right-hand side.
+    """
+    from flint import ctx
+
+    s = spectral(problem)
+    with ctx.workprec(_PREC):
+        L, a, cm = _arb(s["L"]), _arb(s["alpha"]), _arb(s["c_min"])
+        return _enc(4 * L**3 * _w0_norm2(problem) / (cm**2 * a * (L - a)))
+
+
+def eta_star_limit(problem: Problem) -> Enclosure:
+    """lim_{t -> inf} eta*(t) = 2/(L + alpha) (notes §4.4, a reconstruction).
+
+    Guarantee
+    ---------
+    Proven enclosure.
+    """
+    from flint import ctx
+
+    s = spectral(problem)
+    with ctx.workprec(_PREC):
+        return _enc(2 / (_arb(s["L"]) + _arb(s["alpha"])))
+
+
+def large_t_log_gradient_limit(problem: Problem, eta: float | Fraction) -> Enclosure:
+    """lim_{t -> inf} F'_log(eta): -2 alpha/(1 - eta alpha) below 2/(L+alpha), 2L/(eta L - 1) above.
+
+    Requires c_1, c_d != 0 (notes §4.4).
+
+    Guarantee
+    ---------
+    Proven enclosure. Raises :class:`~verify.errors.NotCertifiedError` when eta is not
+    certified to lie on one side of 2/(L + alpha).
+    """
+    from flint import ctx
+
+    e = validate_eta(eta)
+    s = spectral(problem)
+    side = Enclosure.from_arb(_arb(e) - _arb(eta_star_limit(problem))).sign()
+    with ctx.workprec(_PREC):
+        E, L, a = _arb(e), _arb(s["L"]), _arb(s["alpha"])
+        return _enc(-2 * a / (1 - E * a) if side < 0 else 2 * L / (E * L - 1))

@@ -13,6 +13,7 @@ rounding).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
@@ -22,8 +23,10 @@ from .problems import Problem
 from .truth.enclosure import Enclosure
 
 __all__ = [
+    "corollary1_predicted_horizon",
     "eta_star_limit",
     "large_t_log_gradient_limit",
+    "loss_out_of_range_horizon",
     "rho",
     "spectral",
     "theorem3_lower_bound",
@@ -221,3 +224,71 @@ def large_t_log_gradient_limit(problem: Problem, eta: float | Fraction) -> Enclo
     with ctx.workprec(_PREC):
         E, L, a = _arb(e), _arb(s["L"]), _arb(s["alpha"])
         return _enc(-2 * a / (1 - E * a) if side < 0 else 2 * L / (E * L - 1))
+
+
+def corollary1_predicted_horizon(problem: Problem, eta: float | Fraction, dtype: str) -> float:
+    """Corollary 1 / notes §4.5: the horizon past which f(w_t) ~ rho^(2t) leaves ``dtype``'s range.
+
+    Plain backprop of the log objective forms f(w_t), whose magnitude is
+    ~ (1/2) c^2 lambda rho(eta)^(2t); it overflows once 2t ln rho > ln(max finite) (rho > 1) and
+    underflows to zero once 2t |ln rho| > |ln(min subnormal)| (rho < 1). Returns that t as a
+    real number (``inf`` when rho = 1 exactly or eta = 0). This is the asymptotic prediction
+    (it ignores the O(1) prefactor); :func:`loss_out_of_range_horizon` gives the exact first
+    horizon on certified values.
+    """
+    from .floats import get_format
+
+    fmt = get_format(dtype)
+    r = float(rho(problem, eta).mid)
+    if r == 1.0 or r == 0.0:
+        return math.inf
+    lr = math.log(r)
+    return fmt.ln_max / (2 * lr) if lr > 0 else -fmt.ln_min_subnormal / (2 * -lr)
+
+
+def loss_out_of_range_horizon(
+    problem: Problem, eta: float | Fraction, dtype: str, *, t_max: int = 10**7
+) -> int | None:
+    """The first t at which the exact f(w_t), correctly rounded to ``dtype``, is inf or 0.
+
+    Searches from the asymptotic prediction of :func:`corollary1_predicted_horizon` with
+    certified values of f(w_t) (naive meta-objective). Returns ``None`` when f(w_t) stays in
+    range up to ``t_max``.
+
+    Guarantee
+    ---------
+    The returned t is exact for the monotone tail: f(w_t) rounds out of range at t and in range
+    at t - 1 (both certified). ``None`` means certified in range at ``t_max``.
+    """
+    from . import truth
+
+    def out(t: int) -> bool:
+        x = truth.meta_objective(problem, eta, t, objective="naive", rel_tol=Fraction(1, 2**30))
+        v = x.to_float(dtype)
+        return v == 0.0 or math.isinf(v)
+
+    if not out(t_max):
+        return None
+    guess = corollary1_predicted_horizon(problem, eta, dtype)
+    lo = 0
+    hi = t_max
+    if math.isfinite(guess):
+        g = max(1, min(t_max, int(guess)))
+        # widen a bracket around the prediction: [lo, hi] with out(lo) False, out(hi) True
+        step = 1
+        while g - step > 0 and out(g - step):
+            step *= 2
+        lo = max(0, g - step)
+        step = 1
+        while g + step < t_max and not out(g + step):
+            step *= 2
+        hi = min(t_max, g + step)
+    if out(lo):
+        return lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if out(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi

@@ -178,8 +178,10 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
     from flint import arb, arb_mat, ctx
 
     cache: dict[int, CertifiedEig] = problem._cache.setdefault("eig", {})  # type: ignore[assignment]
-    if prec in cache:
-        return cache[prec]
+    # any cached decomposition at a precision >= prec serves (its bounds are proven either way)
+    usable = [p for p in cache if p >= prec]
+    if usable:
+        return cache[min(usable)]
     d = problem.d
     with ctx.workprec(prec):
         H = exact_hessian_arb(problem, prec)
@@ -240,7 +242,7 @@ def _residual_frobenius(HQ: Any, Q: Any, mu: list[Any]) -> Any:
     return total.sqrt().abs_upper()
 
 
-def spectral_constants(problem: Problem, *, prec: int = 128) -> dict[str, Enclosure]:
+def spectral_constants(problem: Problem, *, prec: int = 160) -> dict[str, Enclosure]:
     """Certified L = lambda_max(H), alpha = lambda_min(H), |c_1|, |c_d| and c_min (§2.3).
 
     Guarantee

@@ -1,0 +1,229 @@
+"""Hypothesis strategies for property tests of meta-gradients (what users import).
+
+Every value drawn is exactly representable in the dtype named by ``exact_in`` (and hence in
+every wider format), so all backends and the certified oracle see bit-identical inputs.
+Strategies shrink toward small, well-conditioned problems and short horizons.
+
+Arguments are keyword-only and validated when the strategy is built, with typed errors
+(:mod:`verify.errors`) that name the argument.
+
+Examples
+--------
+>>> from hypothesis import given, settings
+>>> from verify import strategies as vs
+>>> @settings(max_examples=5, database=None)
+... @given(vs.quadratics(max_dim=3, max_condition=100.0), vs.horizons(max_t=50))
+... def test_shapes(q, t):
+...     assert q.H.shape == (q.d, q.d) and 1 <= t <= 50
+>>> test_shapes()
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from .errors import (
+    InvalidHorizonError,
+    InvalidPrecisionError,
+    NotPositiveDefiniteError,
+    ShapeMismatchError,
+    UnknownOptionError,
+)
+from .floats import FORMATS, get_format
+from .problems import LeastSquares, Quadratic
+
+__all__ = ["horizons", "least_squares_tasks", "quadratics", "step_sizes"]
+
+Spectrum = Literal["loguniform", "wishart", "two_cluster"]
+Regime = Literal["vanishing", "explosion", "near_optimal", "any"]
+
+
+def _round_to(arr: np.ndarray, dtype: str) -> np.ndarray:
+    """Round float64 values once to ``dtype`` and return them as float64 (exact)."""
+    fmt = get_format(dtype)
+    with np.errstate(over="ignore"):
+        out = np.asarray(arr, dtype=np.float64).astype(fmt.numpy_dtype()).astype(np.float64)
+    return out
+
+
+def _check_dtype(exact_in: object) -> str:
+    if exact_in not in FORMATS:
+        raise UnknownOptionError("exact_in", exact_in, f"must be one of {sorted(FORMATS)}")
+    return str(exact_in)
+
+
+def _check_int(name: str, value: object, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ShapeMismatchError(name, value, f"must be an integer >= {low}")
+    return int(value)
+
+
+def quadratics(
+    *,
+    min_dim: int = 1,
+    max_dim: int = 8,
+    max_condition: float = 1e3,
+    spectrum: Spectrum = "loguniform",
+    exact_in: str = "float32",
+) -> st.SearchStrategy[Quadratic]:
+    """Positive definite quadratics with a controlled condition number, exact in ``exact_in``.
+
+    Parameters
+    ----------
+    min_dim, max_dim : int
+        Dimension range (shrinks toward ``min_dim``).
+    max_condition : float
+        Upper bound on the requested condition number L/alpha (shrinks toward 1). The stored
+        H is the requested one rounded to ``exact_in``, whose eigenvalues move by about
+        d u ||H||; the bound must leave room for that (``max_condition * max_dim * u < 1/4``).
+    spectrum : {"loguniform", "wishart", "two_cluster"}
+        Eigenvalues log-uniform in [1, kappa]; those of X^T X / d (X Gaussian, rescaled to
+        [1, kappa]); or two tight clusters at 1 and kappa.
+    exact_in : {"float16", "bfloat16", "float32", "float64"}
+        Every entry of H and w0 is representable in this format.
+    """
+    dt = _check_dtype(exact_in)
+    lo = _check_int("min_dim", min_dim, 1)
+    hi = _check_int("max_dim", max_dim, lo)
+    if not isinstance(max_condition, (int, float)) or not max_condition >= 1:
+        raise InvalidPrecisionError("max_condition", max_condition, "must be a number >= 1")
+    u = get_format(dt).unit_roundoff
+    if max_condition * hi * u >= 0.25:
+        raise InvalidPrecisionError(
+            "max_condition",
+            max_condition,
+            f"too large for exact_in={dt!r} at max_dim={hi}: rounding H to {dt} (unit roundoff "
+            f"{u:.3g}) could make it indefinite; need max_condition * max_dim * u < 1/4",
+        )
+    if spectrum not in ("loguniform", "wishart", "two_cluster"):
+        raise UnknownOptionError(
+            "spectrum", spectrum, "must be 'loguniform', 'wishart' or 'two_cluster'"
+        )
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Quadratic:
+        d = draw(st.integers(lo, hi))
+        log_kappa = draw(st.floats(0.0, float(np.log10(max_condition))))
+        seed = draw(st.integers(0, 2**32 - 1))
+        rng = np.random.default_rng(seed)
+        kappa = 10.0**log_kappa
+        if spectrum == "loguniform":
+            lam = 10.0 ** rng.uniform(0.0, log_kappa, size=d)
+        elif spectrum == "wishart":
+            X = rng.standard_normal((d, d))
+            ev = np.linalg.eigvalsh(X.T @ X)
+            span = ev[-1] - ev[0]
+            lam = 1.0 + (ev - ev[0]) / span * (kappa - 1.0) if span > 0 else np.ones(d)
+        else:
+            lam = np.where(rng.random(d) < 0.5, 1.0, kappa) * (1 + 1e-3 * rng.random(d))
+        G = rng.standard_normal((d, d))
+        Q, R = np.linalg.qr(G)
+        Q = Q * np.sign(np.diag(R))
+        M = (Q * lam) @ Q.T
+        H = _round_to((M + M.T) / 2.0, dt)
+        w = rng.standard_normal(d)
+        w0 = _round_to(w / np.linalg.norm(w), dt)
+        assume(bool(np.any(w0)))
+        try:
+            return Quadratic(H, w0)
+        except NotPositiveDefiniteError:  # pragma: no cover - excluded by the condition cap
+            assume(False)
+            raise
+
+    return build()
+
+
+def step_sizes(
+    problem: Quadratic | LeastSquares, *, regime: Regime = "any", exact_in: str = "float32"
+) -> st.SearchStrategy[float]:
+    """Step sizes for ``problem`` in a regime of Theorem 3, exact in ``exact_in``.
+
+    ``"vanishing"``: 0 < eta < 2/L; ``"explosion"``: 2/L < eta <= 3/L; ``"near_optimal"``:
+    within 5% of 2/(L + alpha); ``"any"``: 0 <= eta <= 3/L. Membership is checked on the
+    certified L and alpha after rounding (values that round across a boundary are rejected).
+    """
+    dt = _check_dtype(exact_in)
+    if regime not in ("vanishing", "explosion", "near_optimal", "any"):
+        raise UnknownOptionError(
+            "regime", regime, "must be 'vanishing', 'explosion', 'near_optimal' or 'any'"
+        )
+    enc = problem.spectral_enclosures()
+    L_lo, L_hi = enc["L"].lower, enc["L"].upper
+    a_hi = enc["alpha"].upper
+    L = float(enc["L"].mid)
+    alpha = float(enc["alpha"].mid)
+    ranges = {
+        "vanishing": (0.0, 2.0 / L),
+        "explosion": (2.0 / L, 3.0 / L),
+        "near_optimal": (0.95 * 2 / (L + alpha), 1.05 * 2 / (L + alpha)),
+        "any": (0.0, 3.0 / L),
+    }
+    a, b = ranges[regime]
+
+    def ok(eta: float) -> bool:
+        q = Fraction(eta)
+        if regime == "vanishing":
+            return q > 0 and q * L_hi < 2
+        if regime == "explosion":
+            return q * L_lo > 2
+        return q >= 0
+
+    return (
+        st.floats(a, b)
+        .map(lambda x: float(_round_to(np.array(x), dt)))
+        .filter(lambda x: a <= x <= b and ok(x) and (regime != "near_optimal" or a_hi >= 0))
+    )
+
+
+def horizons(*, min_t: int = 1, max_t: int = 10_000) -> st.SearchStrategy[int]:
+    """Horizons t, log-uniform in [min_t, max_t] (shrinks toward ``min_t``)."""
+    lo = int(min_t) if not isinstance(min_t, bool) and isinstance(min_t, (int, np.integer)) else -1
+    if lo < 0:
+        raise InvalidHorizonError("min_t", min_t, "must be an integer >= 0")
+    if isinstance(max_t, bool) or not isinstance(max_t, (int, np.integer)) or max_t < lo:
+        raise InvalidHorizonError("max_t", max_t, f"must be an integer >= min_t={lo}")
+    hi = int(max_t)
+    top_bits = max(1, hi.bit_length())
+    return st.integers(0, top_bits).flatmap(
+        lambda b: st.integers(max(lo, (1 << b) >> 1), min(hi, max(lo, (1 << b) - 1)))
+    )
+
+
+def least_squares_tasks(
+    *,
+    d: int,
+    n_train: int,
+    n_valid: int | None = None,
+    sigma: float = 1.0,
+    exact_in: str = "float32",
+) -> st.SearchStrategy[tuple[LeastSquares, LeastSquares | None]]:
+    """Noisy least-squares tasks of paper notes §2.4: (train, valid-or-None), exact in ``exact_in``.
+
+    w* is uniform on the unit sphere, x ~ N(0, I_d), y = <w*, x> + N(0, sigma^2); GD starts at 0.
+    """
+    dt = _check_dtype(exact_in)
+    dd = _check_int("d", d, 1)
+    nt = _check_int("n_train", n_train, 1)
+    nv = None if n_valid is None else _check_int("n_valid", n_valid, 1)
+    if not isinstance(sigma, (int, float)) or not np.isfinite(sigma) or sigma < 0:
+        raise InvalidPrecisionError("sigma", sigma, "must be a finite number >= 0")
+
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[LeastSquares, LeastSquares | None]:
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        w = rng.standard_normal(dd)
+        w_star = w / np.linalg.norm(w)
+
+        def sample(n: int) -> LeastSquares:
+            X = _round_to(rng.standard_normal((n, dd)), dt)
+            y = _round_to(X @ w_star + sigma * rng.standard_normal(n), dt)
+            return LeastSquares(X, y)
+
+        return sample(nt), None if nv is None else sample(nv)
+
+    return build()

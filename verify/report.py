@@ -104,6 +104,14 @@ def build_report(out: Path, *, seed: int = 0, d: int = 20, quick: bool = False) 
             }
         )
         _progress(i, len(cells), started)
+    sys.stderr.write("\nregime map, Figure 1 (meta-GD), Figure 2 (eta*(t)) ...\n")
+    from .figures import fig1_meta_gd, fig2_eta_star, plot_all, regime_map
+
+    extra = {
+        "regime_map": regime_map(problem, quick=quick),
+        "fig1": fig1_meta_gd(problem),
+        "fig2": fig2_eta_star(problem),
+    }
     data = {
         "report_format_version": REPORT_FORMAT_VERSION,
         "command": f"l2l-verify report --seed {seed}" + (" --quick" if quick else ""),
@@ -117,10 +125,12 @@ def build_report(out: Path, *, seed: int = 0, d: int = 20, quick: bool = False) 
             "c_min": enc["c_min"].to_float("float64").hex(),
         },
         "rows": rows,
+        **extra,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "data.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    (out / "report.md").write_text(_markdown(data, L, alpha))
+    figures = plot_all(data, out)
+    (out / "report.md").write_text(_markdown(data, L, alpha, figures))
     sys.stderr.write(
         f"\nwrote {out / 'report.md'} and {out / 'data.json'} in {time.time() - started:.1f} s\n"
     )
@@ -138,7 +148,7 @@ def _progress(i: int, n: int, started: float) -> None:
     sys.stderr.flush()
 
 
-def _markdown(data: dict[str, Any], L: float, alpha: float) -> str:
+def _markdown(data: dict[str, Any], L: float, alpha: float, figures: list[str]) -> str:
     p = data["problem"]
     lines = [
         "# l2l-verify certified ground-truth report",

@@ -31,7 +31,13 @@ from .objectives import validate_eta, validate_horizon, validate_objective
 from .problems import Problem
 from .truth.enclosure import Enclosure
 
-__all__ = ["MetaGDTrajectory", "certified_gradient", "meta_gradient_descent", "optimal_step_size"]
+__all__ = [
+    "MetaGDTrajectory",
+    "bisect_sign_change",
+    "certified_gradient",
+    "meta_gradient_descent",
+    "optimal_step_size",
+]
 
 GradientSource = Callable[[Problem, float, int], float]
 Schedule = Literal["theorem", "experiment"]
@@ -152,6 +158,33 @@ def meta_gradient_descent(
     return MetaGDTrajectory(etas, grads, mus, resets, getattr(source, "__name__", "callable"))
 
 
+def bisect_sign_change(
+    sign: Callable[[Fraction], int], lo: Fraction, hi: Fraction, rel_tol: float
+) -> Enclosure:
+    """Bisect a certified sign change: given sign(lo) < 0 < sign(hi), shrink [lo, hi] until
+    hi - lo <= rel_tol * lo, keeping sign(lo) < 0 < sign(hi); a point with certified sign 0
+    is returned exactly. Midpoints are float64 values when possible (exact dyadics that
+    float inputs can reproduce).
+
+    Guarantee
+    ---------
+    The result contains a point where the (continuous) function whose certified sign is
+    ``sign`` changes from negative to positive.
+    """
+    while hi - lo > Fraction(rel_tol) * lo or lo == 0:
+        mid = Fraction(float((lo + hi) / 2)) if lo else (lo + hi) / 2
+        if not lo < mid < hi:
+            mid = (lo + hi) / 2
+        sg = sign(mid)
+        if sg == 0:
+            return Enclosure.exact(mid)
+        if sg < 0:
+            lo = mid
+        else:
+            hi = mid
+    return Enclosure(lo, hi)
+
+
 def optimal_step_size(
     problem: Problem,
     t: int,
@@ -197,15 +230,4 @@ def optimal_step_size(
             raise NotCertifiedError(
                 "no sign change found below 4/alpha", prec_bits=0, achieved_rel=math.inf
             )
-    while hi - lo > Fraction(rel_tol) * lo or lo == 0:
-        mid = Fraction(float((lo + hi) / 2)) if lo else (lo + hi) / 2
-        if not lo < mid < hi:
-            mid = (lo + hi) / 2
-        sg = sign(mid)
-        if sg == 0:
-            return Enclosure.exact(mid)
-        if sg < 0:
-            lo = mid
-        else:
-            hi = mid
-    return Enclosure(lo, hi)
+    return bisect_sign_change(sign, lo, hi, rel_tol)

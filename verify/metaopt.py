@@ -33,6 +33,7 @@ from .truth.enclosure import Enclosure
 
 __all__ = [
     "MetaGDTrajectory",
+    "backprop_gradient",
     "bisect_sign_change",
     "certified_gradient",
     "meta_gradient_descent",
@@ -57,6 +58,20 @@ def certified_gradient(objective: str = "log") -> GradientSource:
         return enc.to_float("float64")
 
     source.__name__ = f"certified_{obj}"
+    return source
+
+
+def backprop_gradient(
+    dtype: str = "float32", *, mode: str = "reverse", objective: str = "log"
+) -> GradientSource:
+    """A gradient source using plain float backprop (:func:`verify.backprop.meta_gradient`)."""
+    obj = validate_objective(objective)
+    from .backprop import meta_gradient as bp
+
+    def source(problem: Problem, eta: float, t: int) -> float:
+        return float(bp(problem, eta, t, objective=obj, dtype=dtype, mode=mode).grad)
+
+    source.__name__ = f"backprop_{dtype}_{mode}_{obj}"
     return source
 
 

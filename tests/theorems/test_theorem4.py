@@ -9,6 +9,7 @@ import itertools
 import math
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -105,3 +106,36 @@ def test_meta_gradient_descent_converges(
     record_property("resets", run.resets)
     assert settled is not None, f"eta ended at {run.etas[-1]!r}, eta* = {star!r}"
     assert math.isclose(run.etas[-1], star, rel_tol=SETTLE_REL)
+
+
+def test_meta_gd_with_float32_backprop_gets_stuck_at_large_t() -> None:
+    # The paper's TensorFlow observation (notes §5.1, §4.5): at large t plain float32 backprop
+    # returns non-finite meta-gradients, which (treated as 0, as the authors' code does) leave
+    # eta stuck, while certified gradients move eta to eta*.
+    problem = Quadratic.random(10, seed=4, kind="wishart2")
+    t, eta0 = 1000, 1.25 * 2 / problem.L
+    stuck = metaopt.meta_gradient_descent(
+        problem, t, eta0=eta0, steps=50, gradient=metaopt.backprop_gradient("float32")
+    )
+    assert not np.isfinite(stuck.grads).any()
+    assert stuck.etas[-1] == eta0
+    moved = metaopt.meta_gradient_descent(problem, t, eta0=eta0, steps=50)
+    assert np.isfinite(moved.grads).all() and moved.etas[-1] != eta0
+
+
+# certified-gradient runs on this instance settle within ~550 steps; float64 backprop is
+# accurate at t = 80 (rho^160 in range), so the same budget with margin must suffice
+BACKPROP_BUDGET = 1000
+
+
+def test_meta_gd_with_float64_backprop_matches_certified_at_small_t() -> None:
+    problem = Quadratic.random(20, seed=0)
+    star = float(metaopt.optimal_step_size(problem, 80).mid)
+    run = metaopt.meta_gradient_descent(
+        problem,
+        80,
+        eta0=0.1 * 2 / problem.L,
+        steps=BUDGET,
+        gradient=metaopt.backprop_gradient("float64"),
+    )
+    assert run.steps_to_settle(star, SETTLE_REL) is not None

@@ -103,37 +103,68 @@ def _validate_etas(eta: ArrayLike) -> NDArray[np.float64]:
 
 
 class _Tracker:
-    """Per-step-size extreme magnitudes and first failure steps."""
+    """Per-step-size extreme magnitudes and first failure steps.
+
+    Arrays are buffered and analysed in chunks of ``_CHUNK`` steps, vectorized over steps and
+    step sizes, so tracking costs little next to the recurrence itself. ``push`` must be
+    called with strictly monotone step indices (increasing forward, decreasing backward).
+    """
+
+    _CHUNK = 64
 
     def __init__(self, G: int) -> None:
         self.maxv = np.zeros(G)
         self.minv = np.full(G, np.inf)
-        self.over: list[int | None] = [None] * G
-        self.under: list[int | None] = [None] * G
-        self.nan: list[int | None] = [None] * G
+        self._over = np.full(G, -1)
+        self._under = np.full(G, -1)
+        self._nan = np.full(G, -1)
+        self._buf: list[Any] = []
+        self._steps: list[int] = []
+        self._last_nonzero: Any = None
 
-    def see(self, k: int, X: Any, prev_nonzero: Any) -> Any:
-        a = np.abs(X.astype(np.float64))
-        finite = np.where(np.isfinite(a), a, 0.0)
-        self.maxv = np.maximum(self.maxv, finite.max(axis=1))
-        nz = np.where(a > 0, a, np.inf).min(axis=1)
-        self.minv = np.minimum(self.minv, nz)
-        isinf = np.isinf(a).any(axis=1)
-        isnan = np.isnan(a).any(axis=1)
-        nonzero = (a > 0).any(axis=1)
-        for g in range(X.shape[0]):
-            if isinf[g] and self.over[g] is None:
-                self.over[g] = k
-            if isnan[g] and self.nan[g] is None:
-                self.nan[g] = k
-            if (
-                prev_nonzero is not None
-                and prev_nonzero[g]
-                and not nonzero[g]
-                and self.under[g] is None
-            ):
-                self.under[g] = k
-        return nonzero
+    def push(self, k: int, X: Any) -> None:
+        self._buf.append(X)
+        self._steps.append(k)
+        if len(self._buf) >= self._CHUNK:
+            self.flush()
+
+    @staticmethod
+    def _first(store: Any, steps: Any, hit: Any) -> None:
+        # hit: (chunk, G) booleans; record the step of the first hit per column if unset
+        anyhit = hit.any(axis=0)
+        idx = hit.argmax(axis=0)
+        new = (store < 0) & anyhit
+        store[new] = steps[idx[new]]
+
+    def flush(self) -> None:
+        if not self._buf:
+            return
+        a = np.abs(np.stack(self._buf).astype(np.float64))  # (chunk, G, d)
+        steps = np.array(self._steps)
+        self._buf, self._steps = [], []
+        self.maxv = np.maximum(self.maxv, np.where(np.isfinite(a), a, 0.0).max(axis=(0, 2)))
+        self.minv = np.minimum(self.minv, np.where(a > 0, a, np.inf).min(axis=(0, 2)))
+        self._first(self._over, steps, np.isinf(a).any(axis=2))
+        self._first(self._nan, steps, np.isnan(a).any(axis=2))
+        nonzero: Any = (a > 0).any(axis=2)  # (chunk, G)
+        prev = np.concatenate(
+            [nonzero[:1] if self._last_nonzero is None else self._last_nonzero[None], nonzero[:-1]]
+        )
+        self._first(self._under, steps, prev & ~nonzero)
+        self._last_nonzero = nonzero[-1]
+
+    @staticmethod
+    def _get(store: Any, g: int) -> int | None:
+        return None if store[g] < 0 else int(store[g])
+
+    def over(self, g: int) -> int | None:
+        return self._get(self._over, g)
+
+    def under(self, g: int) -> int | None:
+        return self._get(self._under, g)
+
+    def nan(self, g: int) -> int | None:
+        return self._get(self._nan, g)
 
 
 def meta_gradient(
@@ -188,16 +219,16 @@ def meta_gradient(
         W = np.repeat(w0[None, :], G, axis=0)
         fwd = _Tracker(G)
         adj = _Tracker(G)
-        nz = fwd.see(0, W, None)
+        fwd.push(0, W)
         traj = [W] if mode == "reverse" else None
         V = np.zeros_like(W)
         for k in range(1, ti + 1):
             grad_w = W @ H - b
             if mode == "forward":
                 V = V - E * (V @ H) - grad_w
-                adj.see(k, V, None)
+                adj.push(k, V)
             W = W - E * grad_w
-            nz = fwd.see(k, W, nz)
+            fwd.push(k, W)
             if traj is not None:
                 traj.append(W)
         r = W @ He - be
@@ -213,24 +244,26 @@ def meta_gradient(
             grad = ((r * V).sum(axis=1) * scale).astype(dt)
         else:
             bar = (r * scale[:, None]).astype(dt)
-            anz = adj.see(ti, bar, None)
+            adj.push(ti, bar)
             grad = np.zeros(G, dtype=dt)
             assert traj is not None
             for k in range(ti - 1, -1, -1):
                 Wk = traj[k]
                 grad = grad + (bar * -(Wk @ H - b)).sum(axis=1)
                 bar = bar - E * (bar @ H)
-                anz = adj.see(k, bar, anz)
+                adj.push(k, bar)
+        fwd.flush()
+        adj.flush()
         diags = []
         for g in range(G):
-            under = fwd.under[g]
+            under = fwd.under(g)
             if f[g] == 0 and under is None:
                 under = ti
-            firsts_over = [x for x in (fwd.over[g], adj.over[g]) if x is not None]
+            firsts_over = [x for x in (fwd.over(g), adj.over(g)) if x is not None]
             if not math.isfinite(float(f[g])) and not firsts_over:
                 firsts_over = [ti]
-            firsts_nan = [x for x in (fwd.nan[g], adj.nan[g]) if x is not None]
-            under_all = [x for x in (under, adj.under[g]) if x is not None]
+            firsts_nan = [x for x in (fwd.nan(g), adj.nan(g)) if x is not None]
+            under_all = [x for x in (under, adj.under(g)) if x is not None]
             diags.append(
                 Diagnostics(
                     max_forward=float(fwd.maxv[g]),

@@ -1,9 +1,188 @@
 """Float meta-gradients from the systems under test (never imports :mod:`verify.truth`).
 
-Available now: the numpy reference backprop (reverse and forward mode, float16 / bfloat16 /
-float32 / float64, batched over step sizes).
+One entry point, :func:`meta_gradient`, runs any backend at any supported dtype:
+
+* ``"numpy"`` -- reference backprop in numpy, reverse or forward mode, every operation in the
+  dtype (float16, bfloat16, float32, float64), batched over step sizes;
+* ``"torch"`` / ``"jax"`` -- PyTorch autograd / ``jax.grad`` through the unrolled trajectory
+  (optional dependencies, imported lazily);
+* ``"stable"`` -- the normalized eigenbasis formula of paper notes §4.6 (float32, float64);
+* ``"paper"`` -- the authors' rescaled matrix-power closed form, ``variant="published"``
+  (unsorted ``np.linalg.eig``) or ``"sorted"``.
+
+All of them are systems under test: :mod:`verify.compare` judges their results against the
+certified enclosures of :mod:`verify.truth`. Two float64 models support that judgement:
+:func:`sensitivity` (condition numbers that size the tolerances) and :func:`predict_failure`
+(where plain backprop of the log objective must over/underflow, paper notes §4.5).
+
+Examples
+--------
+>>> from verify import Quadratic
+>>> from verify.backprop import meta_gradient
+>>> q = Quadratic([[2.0, 0.0], [0.0, 1.0]], w0=[0.6, 0.8])
+>>> r = meta_gradient(q, [0.1, 0.2], 10, dtype="float64")
+>>> r.grad.dtype, r.grad.shape, r.backend, r.mode
+(dtype('float64'), (2,), 'numpy', 'reverse')
 """
 
-from .reference import BackpropResult, Diagnostics, meta_gradient
+from __future__ import annotations
 
-__all__ = ["BackpropResult", "Diagnostics", "meta_gradient"]
+from numpy.typing import ArrayLike
+
+from ..problems import Problem
+from ._common import (
+    BACKENDS,
+    MODES,
+    BackendUnavailableError,
+    BackpropResult,
+    Diagnostics,
+    UnsupportedOptionError,
+    finish,
+    make_request,
+    reject,
+)
+from .boundaries import FailurePrediction, predict_failure
+from .paper import PAPER_VARIANTS
+from .stable import Sensitivity
+
+__all__ = [
+    "BACKENDS",
+    "MODES",
+    "PAPER_VARIANTS",
+    "BackendUnavailableError",
+    "BackpropResult",
+    "Diagnostics",
+    "FailurePrediction",
+    "Sensitivity",
+    "UnsupportedOptionError",
+    "meta_gradient",
+    "predict_failure",
+    "sensitivity",
+]
+
+
+def meta_gradient(
+    problem: Problem,
+    eta: ArrayLike,
+    t: int,
+    *,
+    objective: str = "log",
+    eval_problem: Problem | None = None,
+    dtype: str = "float32",
+    backend: str = "numpy",
+    mode: str = "reverse",
+    device: str | None = None,
+    variant: str = "published",
+) -> BackpropResult:
+    """Meta-objective F(eta) and meta-gradient F'(eta) from one float backend.
+
+    Parameters
+    ----------
+    problem : Quadratic or LeastSquares
+        Training problem: GD w_{k+1} = w_k - eta (H w_k - b) runs on it from ``problem.w0``.
+        Least-squares data enter through their float64 quadratic (H, b, c).
+    eta : float or 1-D array_like
+        Step size(s) >= 0; a vector is run batched and gives array results.
+    t : int
+        Horizon (>= 1 for the log objective).
+    objective : {"log", "naive"}
+        (1/t) log g(w_t) or g(w_t).
+    eval_problem : Quadratic or LeastSquares, optional
+        Evaluation loss g (default: the training loss).
+    dtype : {"float16", "bfloat16", "float32", "float64"}
+        Every backend rounds the problem data once to this format and computes in it.
+    backend : {"numpy", "torch", "jax", "stable", "paper"}
+    mode : {"reverse", "forward"}
+        Differentiation mode of ``"numpy"`` (torch and jax run reverse mode; the closed-form
+        backends ignore it and report ``mode="closed_form"``).
+    device : str, optional
+        PyTorch device (``"cpu"``, ``"cuda"``...); only ``None``/``"cpu"`` elsewhere.
+    variant : {"published", "sorted"}
+        Only for ``backend="paper"``.
+
+    Returns
+    -------
+    BackpropResult
+        ``value``, ``grad`` (numpy scalars or (G,) arrays in ``dtype``) and diagnostics.
+
+    Raises
+    ------
+    InvalidStepSizeError, InvalidHorizonError, UnknownOptionError, ShapeMismatchError
+        For invalid arguments.
+    UnsupportedOptionError
+        For a valid option that the chosen backend does not support (e.g. ``"stable"`` at
+        float16, ``"paper"`` with b != 0).
+    BackendUnavailableError
+        When PyTorch or JAX is not installed (or the torch device is unusable).
+
+    Accuracy
+    --------
+    None promised: these are the systems under test. The numpy/torch/jax backprop fails by
+    over/underflow once 2t |ln rho(eta)| leaves the dtype's exponent range
+    (:func:`predict_failure`); the stable backend's first-order error model is in
+    :func:`verify.backprop.stable.run_stable`; :func:`verify.compare.classify` judges any
+    result against certified truth.
+    """
+    req = make_request(
+        problem,
+        eta,
+        t,
+        objective=objective,
+        eval_problem=eval_problem,
+        dtype=dtype,
+        backend=backend,
+        mode=mode,
+    )
+    if device not in (None, "cpu") and backend not in ("torch",):
+        raise reject("device", device, f"backend={backend!r} runs on the CPU only")
+    if variant != "published" and backend != "paper":
+        raise reject("variant", variant, "only backend='paper' has variants")
+    if backend == "numpy":
+        from .reference import run_numpy
+
+        return finish(req, *run_numpy(req))
+    if backend == "stable":
+        from .stable import run_stable
+
+        return finish(req, *run_stable(req), mode="closed_form")
+    if backend == "paper":
+        from .paper import run_paper
+
+        return finish(req, *run_paper(req, variant), mode="closed_form", variant=variant)
+    if backend == "torch":
+        from .torch_backend import run_torch
+
+        return finish(req, *run_torch(req, device))
+    from .jax_backend import run_jax
+
+    return finish(req, *run_jax(req, device))
+
+
+def sensitivity(
+    problem: Problem,
+    eta: ArrayLike,
+    t: int,
+    *,
+    objective: str = "log",
+    eval_problem: Problem | None = None,
+) -> list[Sensitivity]:
+    """Float64 condition numbers of F'(eta) (see :class:`Sensitivity`), one per step size.
+
+    Accuracy
+    --------
+    A model for sizing tolerances, computed in float64 from the float64 eigendecomposition;
+    not certified.
+    """
+    from .stable import sensitivity as _sensitivity
+
+    req = make_request(
+        problem,
+        eta,
+        t,
+        objective=objective,
+        eval_problem=eval_problem,
+        dtype="float64",
+        backend="stable",
+        mode="reverse",
+    )
+    return _sensitivity(req)

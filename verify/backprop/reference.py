@@ -3,10 +3,10 @@
 Computes the meta-objective and its eta-derivative the way an autodiff framework does, with
 every operation in the stated dtype (problem data rounded once to it, no upcasting):
 
-* ``mode="reverse"``: store the trajectory w_0..w_t (w_{k+1} = w_k - eta (H w_k - b)), then
-  run the adjoint pass bar w_t = dF/dw_t, bar w_k = (I - eta H) bar w_{k+1},
-  dF/deta = sum_k <bar w_{k+1}, -(H w_k - b)> (paper notes §4.5);
-* ``mode="forward"``: propagate the tangent v_{k+1} = (I - eta H) v_k - (H w_k - b) and
+* ``mode="reverse"``: run and store the trajectory (w_{k+1} = w_k - eta g_k, g_k = H w_k - b),
+  then the adjoint pass bar w_t = dF/dw_t, bar w_k = (I - eta H) bar w_{k+1},
+  dF/deta = sum_k <bar w_{k+1}, -g_k> (paper notes §4.5);
+* ``mode="forward"``: propagate the tangent v_{k+1} = (I - eta H) v_k - g_k (v = dw/deta) and
   contract dF/deta = <dF/dw_t, v_t>.
 
 Batched over a vector of step sizes: G step sizes advance together as a (G, d) array, so a
@@ -15,271 +15,199 @@ grid costs matrix-matrix products. This module never imports :mod:`verify.truth`
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from ..errors import InvalidStepSizeError, UnknownOptionError
-from ..floats import get_format
-from ..objectives import validate_eval_problem, validate_horizon, validate_objective
-from ..problems import LeastSquares, Problem, Quadratic
+from ._common import Diagnostics, Request, check_dtype, problem_data
 
-__all__ = ["BackpropResult", "Diagnostics", "meta_gradient"]
+__all__ = ["run_numpy"]
 
-BACKENDS = ("numpy",)
-MODES = ("reverse", "forward")
-
-
-@dataclass(frozen=True)
-class Diagnostics:
-    """What happened to the intermediates of one run (one step size).
-
-    Attributes
-    ----------
-    max_forward, min_forward : float
-        Largest and smallest nonzero magnitude over the entries of the forward iterates w_k.
-    max_adjoint, min_adjoint : float
-        The same over the adjoints bar w_k (reverse) or tangents v_k (forward).
-    first_overflow, first_underflow, first_nan : int or None
-        First step k at which an intermediate became +-inf; at which an iterate or adjoint
-        that was nonzero became exactly zero (or the loss f(w_t) rounded to 0); at which a NaN
-        appeared. The adjoint pass reports its own step index k (it runs from t down to 0).
-    loss : float
-        The evaluation loss f(w_t) as computed in the dtype.
-    """
-
-    max_forward: float
-    min_forward: float
-    max_adjoint: float
-    min_adjoint: float
-    first_overflow: int | None
-    first_underflow: int | None
-    first_nan: int | None
-    loss: float
-
-
-@dataclass(frozen=True)
-class BackpropResult:
-    """Meta-objective value and meta-gradient from a float backend, with diagnostics.
-
-    ``value`` and ``grad`` are numpy scalars of ``dtype`` for a scalar step size, arrays of
-    shape (G,) for a vector of step sizes (``diagnostics`` is then a list).
-    """
-
-    value: Any
-    grad: Any
-    dtype: str
-    backend: str
-    mode: str
-    objective: str
-    t: int
-    eta: Any
-    diagnostics: Any = field(repr=False)
-
-
-def _data(problem: Problem, dt: np.dtype[Any]) -> tuple[Any, Any, Any, Any]:
-    q = problem.as_quadratic() if isinstance(problem, LeastSquares) else problem
-    assert isinstance(q, Quadratic)
-    with np.errstate(all="ignore"):
-        H = q.H.astype(dt)
-        b = q.b_vector.astype(dt)
-        c = np.array(q.c).astype(dt)
-        w0 = q.w0.astype(dt)
-    return H, b, c, w0
-
-
-def _validate_etas(eta: ArrayLike) -> NDArray[np.float64]:
-    arr = np.asarray(eta, dtype=np.float64)
-    if arr.ndim > 1:
-        raise InvalidStepSizeError("eta", eta, "must be a scalar or a 1-D array")
-    if not np.all(np.isfinite(arr)):
-        raise InvalidStepSizeError("eta", eta, "must be finite")
-    if np.any(arr < 0):
-        raise InvalidStepSizeError("eta", eta, "must be >= 0")
-    return arr
+#: Steps buffered per vectorized inspection by the diagnostics tracker.
+BLOCK = 64
 
 
 class _Tracker:
-    """Per-step-size extreme magnitudes and first failure steps.
+    """Per-step-size extreme magnitudes and first failure steps of a sequence of (G, d) arrays.
 
-    Arrays are buffered and analysed in chunks of ``_CHUNK`` steps, vectorized over steps and
-    step sizes, so tracking costs little next to the recurrence itself. ``push`` must be
-    called with strictly monotone step indices (increasing forward, decreasing backward).
+    Arrays are buffered and inspected in blocks of :data:`BLOCK` steps (one vectorized pass
+    per block instead of several small numpy calls per step).
     """
-
-    _CHUNK = 64
 
     def __init__(self, G: int) -> None:
         self.maxv = np.zeros(G)
         self.minv = np.full(G, np.inf)
-        self._over = np.full(G, -1)
-        self._under = np.full(G, -1)
-        self._nan = np.full(G, -1)
-        self._buf: list[Any] = []
-        self._steps: list[int] = []
-        self._last_nonzero: Any = None
+        self.over = np.full(G, -1, dtype=np.int64)
+        self.under = np.full(G, -1, dtype=np.int64)
+        self.nan = np.full(G, -1, dtype=np.int64)
+        self.nonzero: NDArray[np.bool_] | None = None
+        self._ks: list[int] = []
+        self._buf: Any = None
 
-    def push(self, k: int, X: Any) -> None:
-        self._buf.append(X)
-        self._steps.append(k)
-        if len(self._buf) >= self._CHUNK:
+    def see(self, k: int, X: Any) -> None:
+        """Record (a copy of) the array of step ``k``; steps are seen in processing order."""
+        if self._buf is None:
+            self._buf = np.empty((BLOCK, *X.shape), dtype=X.dtype)
+        self._buf[len(self._ks)] = X
+        self._ks.append(k)
+        if len(self._ks) >= BLOCK:
             self.flush()
 
     @staticmethod
-    def _first(store: Any, steps: Any, hit: Any) -> None:
-        # hit: (chunk, G) booleans; record the step of the first hit per column if unset
-        anyhit = hit.any(axis=0)
-        idx = hit.argmax(axis=0)
-        new = (store < 0) & anyhit
-        store[new] = steps[idx[new]]
+    def _first(mask: Any, ks: Any, current: Any) -> Any:
+        """Update first-step indices with the first True of each column of ``mask`` (n, G)."""
+        hit = mask.any(axis=0)
+        idx = ks[mask.argmax(axis=0)]
+        return np.where(hit & (current < 0), idx, current)
 
     def flush(self) -> None:
-        if not self._buf:
+        """Inspect the buffered steps (NaN and inf are data here: no floating-point warnings)."""
+        if not self._ks:
             return
-        a = np.abs(np.stack(self._buf).astype(np.float64))  # (chunk, G, d)
-        steps = np.array(self._steps)
-        self._buf, self._steps = [], []
-        self.maxv = np.maximum(self.maxv, np.where(np.isfinite(a), a, 0.0).max(axis=(0, 2)))
-        self.minv = np.minimum(self.minv, np.where(a > 0, a, np.inf).min(axis=(0, 2)))
-        self._first(self._over, steps, np.isinf(a).any(axis=2))
-        self._first(self._nan, steps, np.isnan(a).any(axis=2))
-        nonzero: Any = (a > 0).any(axis=2)  # (chunk, G)
+        with np.errstate(all="ignore"):
+            self._flush()
+
+    def _flush(self) -> None:
+        ks = np.asarray(self._ks, dtype=np.int64)
+        a = self._buf[: len(ks)]  # (n, G, d)
+        np.abs(a, out=a)
+        self._ks = []
+        # one reduction pass in the common case; rows holding NaN, inf or zeros are revisited
+        # individually, and only while it can change a recorded value
+        mx = a.max(axis=2).astype(np.float64)  # NaN when the row holds a NaN
+        nanmask = np.isnan(mx)
+        self.nan = self._first(nanmask, ks, self.nan)
+        infmask = np.isinf(mx)
+        fresh_nan = nanmask & (self.over < 0)[None, :]
+        if fresh_nan.any():  # an inf hidden behind a NaN in the same row (first time only)
+            infmask = infmask.copy()
+            infmask[fresh_nan] = np.isinf(a[fresh_nan].astype(np.float64)).any(axis=1)
+        self.over = self._first(infmask, ks, self.over)
+        finite_max = np.where(nanmask | infmask, 0.0, mx)
+        # rows holding an inf but no NaN still have finite entries worth recording (rows with
+        # a NaN are past their first failure; their remaining finite entries are not tracked)
+        redo = infmask & ~nanmask
+        if redo.any():
+            sub = a[redo].astype(np.float64)
+            finite_max[redo] = np.where(np.isfinite(sub), sub, 0.0).max(axis=1)
+        self.maxv = np.maximum(self.maxv, finite_max.max(axis=0))
+        amin = np.min(a, axis=2, where=a > 0, initial=np.inf).astype(np.float64)
+        self.minv = np.minimum(self.minv, amin.min(axis=0))
+        nonzero = (finite_max > 0) | nanmask | infmask
         prev = np.concatenate(
-            [nonzero[:1] if self._last_nonzero is None else self._last_nonzero[None], nonzero[:-1]]
+            [nonzero[:1] if self.nonzero is None else self.nonzero[None, :], nonzero[:-1]]
         )
-        self._first(self._under, steps, prev & ~nonzero)
-        self._last_nonzero = nonzero[-1]
-
-    @staticmethod
-    def _get(store: Any, g: int) -> int | None:
-        return None if store[g] < 0 else int(store[g])
-
-    def over(self, g: int) -> int | None:
-        return self._get(self._over, g)
-
-    def under(self, g: int) -> int | None:
-        return self._get(self._under, g)
-
-    def nan(self, g: int) -> int | None:
-        return self._get(self._nan, g)
+        self.under = self._first(prev & ~nonzero, ks, self.under)
+        self.nonzero = nonzero[-1]
 
 
-def meta_gradient(
-    problem: Problem,
-    eta: ArrayLike,
-    t: int,
-    *,
-    objective: str = "log",
-    eval_problem: Problem | None = None,
-    dtype: str = "float32",
-    backend: str = "numpy",
-    mode: str = "reverse",
-) -> BackpropResult:
-    """Meta-objective and meta-gradient by plain backprop (or forward mode) in ``dtype``.
+def _mm(A: Any, B: Any) -> Any:
+    """A @ B kept in A's dtype.
 
-    Parameters
-    ----------
-    problem, eval_problem : Quadratic or LeastSquares
-        Training problem (GD runs on it) and evaluation loss (defaults to ``problem``).
-        Least-squares data enter through their float64 quadratic (H, b, c), rounded to dtype.
-    eta : float or 1-D array
-        Step size(s) >= 0; a vector is run batched.
-    t : int
-        Horizon (>= 1 for the log objective).
-    objective : {"log", "naive"}
-    dtype : {"float16", "bfloat16", "float32", "float64"}
-    backend : {"numpy"}
-    mode : {"reverse", "forward"}
+    numpy float16/float32/float64 matmul already returns the operands' dtype; ml_dtypes'
+    bfloat16 matmul accumulates and returns float32, so it is rounded back once -- the
+    behaviour of bfloat16 hardware with float32 accumulation.
+    """
+    out = A @ B
+    return out if out.dtype == A.dtype else out.astype(A.dtype)
+
+
+def _first(*ks: int) -> int | None:
+    got = [int(k) for k in ks if k >= 0]
+    return min(got) if got else None
+
+
+def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
+    """Value, meta-gradient (arrays of shape (G,) in the dtype) and diagnostics.
 
     Accuracy
     --------
     None promised: this is a system under test. In exact arithmetic both modes equal the exact
     meta-gradient; in floating point they suffer the over/underflow of paper notes §4.5 and
-    ordinary rounding. :func:`verify.compare.classify` judges them against certified truth.
+    ordinary rounding (relative error growing like t u in benign regimes).
+    :func:`verify.compare.classify` judges them against certified truth.
     """
-    obj = validate_objective(objective)
-    ti = validate_horizon(t, objective=obj)
-    validate_eval_problem(problem, eval_problem)
-    if backend not in BACKENDS:
-        raise UnknownOptionError("backend", backend, f"must be one of {BACKENDS} (reference numpy)")
-    if mode not in MODES:
-        raise UnknownOptionError("mode", mode, f"must be one of {MODES}")
-    fmt = get_format(dtype)
-    dt = fmt.numpy_dtype()
-    etas64 = _validate_etas(eta)
-    scalar = etas64.ndim == 0
-    G = 1 if scalar else etas64.shape[0]
-    H, b, _, w0 = _data(problem, dt)
-    He, be, ce, _ = _data(problem if eval_problem is None else eval_problem, dt)
+    dt = req.dt
+    one = dt.type(1)
+    G = req.etas.shape[0]
+    H, b, _, w0 = problem_data(req.problem, dt)
+    He, be, ce, _ = problem_data(req.eval, dt)
+    homogeneous = not np.any(b)
+    t = req.t
     with np.errstate(all="ignore"):
-        E = etas64.reshape(G, 1).astype(dt)
-        W = np.repeat(w0[None, :], G, axis=0)
+        E = req.etas.reshape(G, 1).astype(dt)
+        W = np.repeat(w0[None, :], G, axis=0)  # a fresh array: updated in place below
         fwd = _Tracker(G)
         adj = _Tracker(G)
-        fwd.push(0, W)
-        traj = [W] if mode == "reverse" else None
+        fwd.see(0, W)
+        grads: list[Any] = []
         V = np.zeros_like(W)
-        for k in range(1, ti + 1):
-            grad_w = W @ H - b
-            if mode == "forward":
-                V = V - E * (V @ H) - grad_w
-                adj.push(k, V)
-            W = W - E * grad_w
-            fwd.push(k, W)
-            if traj is not None:
-                traj.append(W)
-        r = W @ He - be
-        f = (W * (W @ He)).sum(axis=1) / dt.type(2) - (W * be).sum(axis=1) + ce
-        f = f.astype(dt)
-        if obj == "log":
-            value = np.log(f) / dt.type(ti)
-            scale = (dt.type(1) / (dt.type(ti) * f)).astype(dt)
+        tmp = np.empty_like(W)
+        # the same operations as w - eta * g etc., written with out= so that no step allocates
+        # more than the stored g_k (the tracker copies what it inspects)
+        for k in range(1, t + 1):
+            g = _mm(W, H) if homogeneous else _mm(W, H) - b
+            if req.mode == "forward":
+                VH = _mm(V, H)
+                np.multiply(E, VH, out=VH)
+                np.subtract(V, VH, out=V)
+                np.subtract(V, g, out=V)
+                adj.see(k, V)
+            else:
+                grads.append(g)
+            np.multiply(E, g, out=tmp)
+            np.subtract(W, tmp, out=W)
+            fwd.see(k, W)
+        HW = _mm(W, He)
+        r = HW - be
+        f = (W * HW).sum(axis=1) * dt.type(0.5) - (W * be).sum(axis=1) + ce
+        if req.objective == "log":
+            value = np.log(f) / dt.type(t)
+            # autodiff of log(f)/t: d/df = (1/t) * (1/f)
+            scale = (one / dt.type(t)) / f
         else:
             value = f
             scale = np.ones(G, dtype=dt)
-        if mode == "forward":
-            grad = ((r * V).sum(axis=1) * scale).astype(dt)
+        if req.mode == "forward":
+            grad = (r * V).sum(axis=1) * scale
         else:
-            bar = (r * scale[:, None]).astype(dt)
-            adj.push(ti, bar)
+            bar = r * scale[:, None]
+            adj.see(t, bar)
             grad = np.zeros(G, dtype=dt)
-            assert traj is not None
-            for k in range(ti - 1, -1, -1):
-                Wk = traj[k]
-                grad = grad + (bar * -(Wk @ H - b)).sum(axis=1)
-                bar = bar - E * (bar @ H)
-                adj.push(k, bar)
-        fwd.flush()
-        adj.flush()
-        diags = []
-        for g in range(G):
-            under = fwd.under(g)
-            if f[g] == 0 and under is None:
-                under = ti
-            firsts_over = [x for x in (fwd.over(g), adj.over(g)) if x is not None]
-            if not math.isfinite(float(f[g])) and not firsts_over:
-                firsts_over = [ti]
-            firsts_nan = [x for x in (fwd.nan(g), adj.nan(g)) if x is not None]
-            under_all = [x for x in (under, adj.under(g)) if x is not None]
-            diags.append(
-                Diagnostics(
-                    max_forward=float(fwd.maxv[g]),
-                    min_forward=float(fwd.minv[g]),
-                    max_adjoint=float(adj.maxv[g]),
-                    min_adjoint=float(adj.minv[g]),
-                    first_overflow=min(firsts_over) if firsts_over else None,
-                    first_underflow=min(under_all) if under_all else None,
-                    first_nan=min(firsts_nan) if firsts_nan else None,
-                    loss=float(f[g]),
-                )
+            for k in range(t - 1, -1, -1):
+                np.multiply(bar, grads[k], out=tmp)
+                grad = grad - tmp.sum(axis=1)
+                BH = _mm(bar, H)
+                np.multiply(E, BH, out=BH)
+                np.subtract(bar, BH, out=bar)
+                adj.see(k, bar)
+    fwd.flush()
+    adj.flush()
+    check_dtype(grad, dt, "numpy meta-gradient")
+    check_dtype(value, dt, "numpy meta-objective")
+    diags = []
+    f64 = f.astype(np.float64)
+    for i in range(G):
+        under = _first(fwd.under[i], adj.under[i])
+        if f64[i] == 0 and under is None:
+            under = t
+        over = _first(fwd.over[i], adj.over[i])
+        if np.isinf(f64[i]) and over is None:
+            over = t
+        nan = _first(fwd.nan[i], adj.nan[i])
+        if np.isnan(f64[i]) and nan is None:
+            nan = t
+        diags.append(
+            Diagnostics(
+                max_forward=float(fwd.maxv[i]),
+                min_forward=float(fwd.minv[i]),
+                max_adjoint=float(adj.maxv[i]),
+                min_adjoint=float(adj.minv[i]),
+                first_overflow=over,
+                first_underflow=under,
+                first_nan=nan,
+                loss=float(f64[i]),
             )
-    value = value.astype(dt)
-    grad = grad.astype(dt)
-    if scalar:
-        return BackpropResult(
-            value[0], grad[0], fmt.name, backend, mode, obj, ti, float(etas64), diags[0]
         )
-    return BackpropResult(value, grad, fmt.name, backend, mode, obj, ti, etas64, diags)
+    return value, grad, diags

@@ -1,0 +1,331 @@
+"""Shared pieces of the float backends: result records, argument checks, problem data in a dtype.
+
+Nothing here imports :mod:`verify.truth` (the systems under test are independent of the oracle).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ..errors import ArgumentError, InvalidStepSizeError, L2LError, UnknownOptionError
+from ..floats import FloatFormat, get_format
+from ..objectives import (
+    validate_eta,
+    validate_eval_problem,
+    validate_horizon,
+    validate_objective,
+)
+from ..problems import LeastSquares, Problem, Quadratic
+
+__all__ = [
+    "BACKENDS",
+    "MODES",
+    "BackendUnavailableError",
+    "BackpropResult",
+    "Diagnostics",
+    "UnsupportedOptionError",
+]
+
+BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "stable", "paper")
+MODES: tuple[str, ...] = ("reverse", "forward")
+
+
+class BackendUnavailableError(L2LError, ImportError):
+    """An optional framework backend (PyTorch, JAX) is not installed or cannot run here.
+
+    ``backend`` names the backend and ``hint`` how to install it.
+    """
+
+    def __init__(self, backend: str, hint: str) -> None:
+        self.backend = backend
+        self.hint = hint
+        super().__init__(f"backend={backend!r} is unavailable: {hint}")
+
+
+class UnsupportedOptionError(UnknownOptionError):
+    """A known option that this backend does not support in combination with the others.
+
+    (e.g. ``backend="stable"`` at ``dtype="float16"``, or ``backend="paper"`` with ``b != 0``.)
+    """
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """What happened to the intermediates of one run (one step size).
+
+    Attributes
+    ----------
+    max_forward, min_forward : float
+        Largest finite and smallest nonzero magnitude over the entries of the forward
+        iterates w_k (``nan`` when the backend does not expose them).
+    max_adjoint, min_adjoint : float
+        The same over the adjoints bar w_k (reverse mode) or tangents dw_k/deta (forward
+        mode); for the closed-form backends, over the normalized modal terms.
+    first_overflow, first_underflow, first_nan : int or None
+        First step k at which an intermediate became +-inf; at which a vector that was
+        nonzero became exactly zero, or the loss f(w_t) rounded to zero; at which a NaN
+        appeared. The adjoint pass reports its own step index k (it runs from t down to 0).
+    loss : float
+        The evaluation loss f(w_t) as computed in the dtype (``nan`` when the backend never
+        forms it, e.g. the stable closed form).
+    """
+
+    max_forward: float
+    min_forward: float
+    max_adjoint: float
+    min_adjoint: float
+    first_overflow: int | None
+    first_underflow: int | None
+    first_nan: int | None
+    loss: float
+
+    @property
+    def failed(self) -> bool:
+        """True when any intermediate overflowed, underflowed to zero or became NaN."""
+        return (
+            self.first_overflow is not None
+            or self.first_underflow is not None
+            or self.first_nan is not None
+        )
+
+
+NO_DIAGNOSTICS = Diagnostics(math.nan, math.nan, math.nan, math.nan, None, None, None, math.nan)
+
+
+@dataclass(frozen=True)
+class BackpropResult:
+    """Meta-objective value and meta-gradient from a float backend, with diagnostics.
+
+    For a scalar step size ``value`` and ``grad`` are numpy scalars of ``dtype`` and
+    ``diagnostics`` is one :class:`Diagnostics`; for a vector of G step sizes they are arrays
+    of shape (G,) and a tuple of G diagnostics. Use :meth:`point` to get the scalar result of
+    one step size out of a batch.
+
+    Attributes
+    ----------
+    value, grad
+        F(eta) and F'(eta) in ``dtype``.
+    dtype, backend, mode, objective : str
+    t : int
+    eta : float or ndarray
+        The step size(s) exactly as given (float64).
+    problem, eval_problem
+        The inputs (kept so that :mod:`verify.compare` can size tolerances).
+    variant : str or None
+        ``backend="paper"`` only: ``"published"`` or ``"sorted"``.
+    """
+
+    value: Any
+    grad: Any
+    dtype: str
+    backend: str
+    mode: str
+    objective: str
+    t: int
+    eta: Any
+    diagnostics: Any = field(repr=False)
+    problem: Problem | None = field(default=None, repr=False, compare=False)
+    eval_problem: Problem | None = field(default=None, repr=False, compare=False)
+    variant: str | None = None
+
+    @property
+    def batched(self) -> bool:
+        """Whether this result holds a vector of step sizes."""
+        return bool(np.ndim(self.eta) == 1)
+
+    def __len__(self) -> int:
+        return int(np.size(self.eta))
+
+    def point(self, i: int) -> BackpropResult:
+        """The scalar result of the ``i``-th step size of a batched result."""
+        if not self.batched:
+            if i != 0:
+                raise IndexError(i)
+            return self
+        return BackpropResult(
+            self.value[i],
+            self.grad[i],
+            self.dtype,
+            self.backend,
+            self.mode,
+            self.objective,
+            self.t,
+            float(self.eta[i]),
+            self.diagnostics[i],
+            self.problem,
+            self.eval_problem,
+            self.variant,
+        )
+
+    def points(self) -> list[BackpropResult]:
+        """All scalar results (one per step size)."""
+        return [self.point(i) for i in range(len(self))]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A validated call: everything a backend needs."""
+
+    problem: Problem
+    eval_problem: Problem | None
+    etas: NDArray[np.float64]  # shape (G,)
+    scalar: bool
+    t: int
+    objective: str
+    fmt: FloatFormat
+    backend: str
+    mode: str
+
+    @property
+    def dt(self) -> np.dtype[Any]:
+        return self.fmt.numpy_dtype()
+
+    @property
+    def eval(self) -> Problem:
+        return self.problem if self.eval_problem is None else self.eval_problem
+
+
+def validate_etas(eta: ArrayLike) -> tuple[NDArray[np.float64], bool]:
+    """Step sizes as a float64 vector (refusing values float64 cannot hold) and scalar-ness.
+
+    A scalar goes through :func:`verify.objectives.validate_eta` (so a
+    :class:`~fractions.Fraction` is accepted when float64 holds it exactly).
+    """
+    if isinstance(eta, bool):
+        raise InvalidStepSizeError("eta", eta, "must be a real number or a 1-D array")
+    if isinstance(eta, (int, float, Fraction, np.floating, np.integer)):
+        q = validate_eta(eta)
+        if Fraction(float(q)) != q:
+            raise InvalidStepSizeError("eta", eta, "is not exactly representable in float64")
+        return np.array([float(q)]), True
+    try:
+        raw = np.asarray(eta)
+    except Exception as exc:  # pragma: no cover - numpy raises many types here
+        raise InvalidStepSizeError("eta", eta, f"cannot be read as an array ({exc})") from exc
+    if raw.dtype == object or (raw.dtype.kind not in "iuf" and raw.dtype.name != "bfloat16"):
+        raise InvalidStepSizeError("eta", eta, f"must be real numbers, got dtype {raw.dtype}")
+    if raw.ndim > 1:
+        raise InvalidStepSizeError("eta", eta, "must be a scalar or a 1-D array")
+    arr = raw.astype(np.float64)
+    if raw.dtype.kind in "iu" and not np.array_equal(arr.astype(raw.dtype), raw):
+        raise InvalidStepSizeError("eta", eta, "integer not exactly representable in float64")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidStepSizeError("eta", eta, "must be finite")
+    if np.any(arr < 0):
+        raise InvalidStepSizeError("eta", eta, "must be >= 0")
+    if arr.ndim == 1 and arr.size == 0:
+        raise InvalidStepSizeError("eta", eta, "must not be empty")
+    return arr.reshape(-1), arr.ndim == 0
+
+
+def make_request(
+    problem: Problem,
+    eta: ArrayLike,
+    t: int,
+    *,
+    objective: str,
+    eval_problem: Problem | None,
+    dtype: str,
+    backend: str,
+    mode: str,
+) -> Request:
+    """Validate every argument of :func:`verify.backprop.meta_gradient` with typed errors."""
+    obj = validate_objective(objective)
+    ti = validate_horizon(t, objective=obj)
+    validate_eval_problem(problem, eval_problem)
+    if backend not in BACKENDS:
+        raise UnknownOptionError("backend", backend, f"must be one of {BACKENDS}")
+    if mode not in MODES:
+        raise UnknownOptionError("mode", mode, f"must be one of {MODES}")
+    fmt = get_format(dtype)
+    etas, scalar = validate_etas(eta)
+    return Request(problem, eval_problem, etas, scalar, ti, obj, fmt, backend, mode)
+
+
+_QUADRATICS: weakref.WeakKeyDictionary[LeastSquares, Quadratic] = weakref.WeakKeyDictionary()
+
+
+def as_quadratic(problem: Problem) -> Quadratic:
+    """The float64 quadratic of a problem (least squares: rounded once, memoized per problem)."""
+    if isinstance(problem, Quadratic):
+        return problem
+    q = _QUADRATICS.get(problem)
+    if q is None:
+        q = problem.as_quadratic()
+        _QUADRATICS[problem] = q
+    return q
+
+
+def problem_data(problem: Problem, dt: np.dtype[Any]) -> tuple[Any, Any, Any, Any]:
+    """(H, b, c, w0) rounded once each from float64 to ``dt`` (overflow to inf is kept)."""
+    q = as_quadratic(problem)
+    with np.errstate(all="ignore"):
+        H = q.H.astype(dt)
+        b = q.b_vector.astype(dt)
+        c = np.asarray(q.c).astype(dt)
+        w0 = q.w0.astype(dt)
+    return H, b, c, w0
+
+
+def check_dtype(result: Any, dt: np.dtype[Any], what: str) -> None:
+    """Assert that a backend kept ``dt`` (no silent upcasting) -- an internal invariant."""
+    got = np.asarray(result).dtype
+    if got != dt:  # pragma: no cover - would be a bug in a backend
+        raise AssertionError(f"{what} came back as {got}, expected {dt} (silent upcast)")
+
+
+def finish(
+    req: Request,
+    value: Any,
+    grad: Any,
+    diags: list[Diagnostics],
+    *,
+    mode: str | None = None,
+    variant: str | None = None,
+) -> BackpropResult:
+    """Package per-step-size arrays into a :class:`BackpropResult` (scalar or batched)."""
+    dt = req.dt
+    value = np.asarray(value).astype(dt, copy=False)
+    grad = np.asarray(grad).astype(dt, copy=False)
+    m = req.mode if mode is None else mode
+    if req.scalar:
+        return BackpropResult(
+            value[0],
+            grad[0],
+            req.fmt.name,
+            req.backend,
+            m,
+            req.objective,
+            req.t,
+            float(req.etas[0]),
+            diags[0],
+            req.problem,
+            req.eval_problem,
+            variant,
+        )
+    return BackpropResult(
+        value,
+        grad,
+        req.fmt.name,
+        req.backend,
+        m,
+        req.objective,
+        req.t,
+        req.etas.copy(),
+        tuple(diags),
+        req.problem,
+        req.eval_problem,
+        variant,
+    )
+
+
+def reject(argument: str, value: Any, reason: str) -> ArgumentError:
+    """An :class:`UnsupportedOptionError` to raise for an unsupported combination."""
+    return UnsupportedOptionError(argument, value, reason)

@@ -1,0 +1,154 @@
+"""PyTorch autograd through the unrolled GD trajectory (a framework under test).
+
+The trajectory w_{k+1} = w_k - eta (H w_k - b) is built with ``torch`` tensors of the
+requested dtype on the requested device, the meta-objective F = g(w_t) or (1/t) log g(w_t)
+is formed, and ``backward()`` returns dF/deta -- exactly what a learning-to-learn code does.
+A batch of G step sizes is one (G, 1) leaf tensor; the G objectives are independent, so the
+gradient of their sum is the vector of meta-gradients.
+
+Diagnostics: forward iterates are inspected as they are produced; adjoints bar w_k are read
+with tensor hooks during ``backward()``. This module never imports :mod:`verify.truth`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from ._common import BackendUnavailableError, Diagnostics, Request, reject
+from .reference import _first, _Tracker
+
+__all__ = ["run_torch", "torch_available"]
+
+_TORCH_DTYPES = {
+    "float16": "float16",
+    "bfloat16": "bfloat16",
+    "float32": "float32",
+    "float64": "float64",
+}
+
+
+def _torch() -> Any:
+    try:
+        return importlib.import_module("torch")
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            "torch", "PyTorch is not installed (pip install 'l2l-verify[torch]')"
+        ) from exc
+
+
+def torch_available() -> bool:
+    """Whether ``backend="torch"`` can run (PyTorch importable)."""
+    try:
+        _torch()
+    except BackendUnavailableError:
+        return False
+    return True
+
+
+def _to_numpy(x: Any, dt: np.dtype[Any]) -> Any:
+    """A detached CPU copy in the numpy dtype ``dt`` (bit-exact, bfloat16 via float32)."""
+    torch = _torch()
+    y = x.detach().to("cpu")
+    if y.dtype == torch.bfloat16:
+        return y.to(torch.float32).numpy().astype(dt)
+    return y.numpy()
+
+
+def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnostics]]:
+    """Value and meta-gradient by PyTorch autograd, in the dtype, on ``device``.
+
+    Accuracy
+    --------
+    None promised (a system under test); same failure mechanisms as the numpy reference
+    (paper notes §4.5).
+    """
+    torch = _torch()
+    tdt = getattr(torch, _TORCH_DTYPES[req.fmt.name])
+    dev_name = "cpu" if device is None else device
+    try:
+        dev = torch.device(dev_name)
+        torch.zeros(1, device=dev)
+    except (RuntimeError, AssertionError) as exc:
+        raise BackendUnavailableError("torch", f"device {dev_name!r} is not usable: {exc}") from exc
+    if req.mode not in ("reverse", "forward"):  # pragma: no cover - validated earlier
+        raise reject("mode", req.mode, "torch supports 'reverse'")
+    if req.mode == "forward":
+        raise reject("mode", "forward", "backend='torch' runs reverse-mode autograd only")
+    dt = req.dt
+    from ._common import problem_data
+
+    G = req.etas.shape[0]
+    t = req.t
+
+    def tens(a: Any) -> Any:
+        # data already rounded once to the dtype in numpy; the transfer is exact
+        arr = np.asarray(a)
+        if arr.dtype.name == "bfloat16":
+            return torch.from_numpy(arr.astype(np.float32)).to(device=dev, dtype=tdt)
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(device=dev)
+
+    H_, b_, _, w0_ = problem_data(req.problem, dt)
+    He_, be_, ce_, _ = problem_data(req.eval, dt)
+    H, b, w0 = tens(H_), tens(b_), tens(w0_)
+    He, be, ce = tens(He_), tens(be_), tens(ce_)
+    homogeneous = not np.any(b_)
+    eta = tens(req.etas.astype(dt).reshape(G, 1)).requires_grad_(True)
+    fwd = _Tracker(G)
+    adj = _Tracker(G)
+    adj_seen: dict[int, Any] = {}
+
+    def hook(k: int) -> Any:
+        def grab(grad: Any) -> None:
+            adj_seen[k] = _to_numpy(grad, dt)
+
+        return grab
+
+    W = w0.unsqueeze(0).expand(G, -1)
+    fwd.see(0, _to_numpy(W, dt))
+    iterates = []
+    for k in range(1, t + 1):
+        g = W @ H if homogeneous else W @ H - b
+        W = W - eta * g
+        if W.requires_grad:
+            W.register_hook(hook(k))
+        fwd.see(k, _to_numpy(W, dt))
+        iterates.append(W)
+    HW = W @ He
+    f = (W * HW).sum(dim=1) * 0.5 - (W * be).sum(dim=1) + ce
+    F = torch.log(f) / t if req.objective == "log" else f
+    F.sum().backward()
+    grad = _to_numpy(eta.grad.reshape(G), dt)
+    value = _to_numpy(F, dt)
+    for k in range(t, 0, -1):
+        if k in adj_seen:
+            adj.see(k, adj_seen[k])
+    fwd.flush()
+    adj.flush()
+    f_np = _to_numpy(f, dt).astype(np.float64)
+    diags = []
+    for i in range(G):
+        under = _first(fwd.under[i], adj.under[i])
+        if f_np[i] == 0 and under is None:
+            under = t
+        over = _first(fwd.over[i], adj.over[i])
+        if np.isinf(f_np[i]) and over is None:
+            over = t
+        nan = _first(fwd.nan[i], adj.nan[i])
+        if np.isnan(f_np[i]) and nan is None:
+            nan = t
+        diags.append(
+            Diagnostics(
+                max_forward=float(fwd.maxv[i]),
+                min_forward=float(fwd.minv[i]),
+                max_adjoint=float(adj.maxv[i]),
+                min_adjoint=float(adj.minv[i]),
+                first_overflow=over,
+                first_underflow=under,
+                first_nan=nan,
+                loss=float(f_np[i]),
+            )
+        )
+    return value, grad, diags

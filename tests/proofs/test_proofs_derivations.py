@@ -80,14 +80,14 @@ def test_sign_flipped_claim_fails(name: str, monkeypatch: pytest.MonkeyPatch) ->
 #: Lower bounds of a positive quantity stay *true* when negated (they just get weaker), so a
 #: sign flip is not an error there; for these keys the mutation is "claim a 100x stronger
 #: bound" (the bounds are loose).
-NEGATION_IS_STILL_TRUE = {("adjoint_recurrence", "loss_lower"),
-                          ("adjoint_recurrence", "adjoint_lower")}
+NEGATION_IS_STILL_TRUE = {
+    ("adjoint_recurrence", "loss_lower"),
+    ("adjoint_recurrence", "adjoint_lower"),
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("name", "key"), [(n, k) for n in sorted(MODULES) for k in _keys(n)[1:]]
-)
+@pytest.mark.parametrize(("name", "key"), [(n, k) for n in sorted(MODULES) for k in _keys(n)[1:]])
 def test_every_sign_flipped_claim_fails(
     name: str, key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

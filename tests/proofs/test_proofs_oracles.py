@@ -36,18 +36,17 @@ def _close(approx: mpmath.mpf, exact: Fraction) -> bool:
 @pytest.mark.parametrize(("eigs", "c"), CASES)
 @pytest.mark.parametrize("eta", ETAS)
 @pytest.mark.parametrize("t", TS)
-def test_oracles_match_exact(eigs: list[Fraction], c: list[Fraction], eta: Fraction,
-                             t: int) -> None:
+def test_oracles_match_exact(
+    eigs: list[Fraction], c: list[Fraction], eta: Fraction, t: int
+) -> None:
     prec_before = mpmath.mp.prec
     exact_loss = oracles.loss_exact(eigs, c, eta, t)
     assert _close(oracles.loss(eigs, c, eta, t, prec_bits=PREC_BITS), exact_loss)
     exact_naive = oracles.naive_meta_gradient_exact(eigs, c, eta, t)
-    assert _close(oracles.naive_meta_gradient(eigs, c, eta, t, prec_bits=PREC_BITS),
-                  exact_naive)
+    assert _close(oracles.naive_meta_gradient(eigs, c, eta, t, prec_bits=PREC_BITS), exact_naive)
     exact_log = oracles.log_meta_gradient_exact(eigs, c, eta, t)
     assert _close(oracles.log_meta_gradient(eigs, c, eta, t, prec_bits=PREC_BITS), exact_log)
-    assert _close(oracles.stable_log_meta_gradient(eigs, c, eta, t, prec_bits=PREC_BITS),
-                  exact_log)
+    assert _close(oracles.stable_log_meta_gradient(eigs, c, eta, t, prec_bits=PREC_BITS), exact_log)
     assert exact_log == 2 * exact_naive / (2 * t * exact_loss)
     assert mpmath.mp.prec == prec_before
 

@@ -399,6 +399,12 @@ def test_against_certified_meta_objective(seed: int, frac: float, t: int) -> Non
         assert gap <= Fraction(tol), f"|{ours!r} - {float(cert.mid)!r}| > {tol:.3g}"
 
 
+# Requested widths of the two minimizer searches, not acceptance tolerances: both far below
+# the float resolution sqrt(8 eps_F / F'') that the comparison below allows for.
+GOLDEN_SECTION_REL_WIDTH = 1e-9
+CERTIFIED_REL_WIDTH = 1e-10
+
+
 def test_certified_minimizer_contains_refined_minimizer() -> None:
     """TbV on 6 small tasks: golden-section eta is inside the certified enclosure, widened by
     the float resolution of a minimizer, sqrt(8 eps_F / F'') (F within eps_F of the truth
@@ -415,11 +421,11 @@ def test_certified_minimizer_contains_refined_minimizer() -> None:
         keep_vectors=True,
     )
     coarse = grid_search(batch, "tbv", t, bootstrap_resamples=10)
-    refined = refine_step_size(batch, "tbv", t, coarse.bracket, rel_tol=1e-9)
+    refined = refine_step_size(batch, "tbv", t, coarse.bracket, rel_tol=GOLDEN_SECTION_REL_WIDTH)
     train = data.problems(slice(0, n1))
     valid = data.problems(slice(n1, None))
     enc = certified_step_size(
-        train, t, coarse.bracket, sigma=sigma, validation=valid, rel_tol=1e-10
+        train, t, coarse.bracket, sigma=sigma, validation=valid, rel_tol=CERTIFIED_REL_WIDTH
     )
     curvature = (
         sum(

@@ -19,6 +19,9 @@ from tests._strategies import diagonal_quadratics, rotated_quadratics
 from verify import Quadratic, metaopt, theory, truth
 
 fractions_of_2_over_L = st.floats(0.0, 3.0)
+# Width of the certified eta* bracket requested in the uniqueness test (not a tolerance:
+# grid points inside the bracket are skipped, all others must have the certified sign).
+STAR_REL_WIDTH = 1e-9
 horizons = st.integers(1, 2000)
 
 
@@ -41,7 +44,7 @@ def test_strict_convexity(problem: Quadratic, frac: float, t: int) -> None:
     fracs=st.lists(fractions_of_2_over_L, min_size=1, max_size=5),
 )
 def test_unique_minimizer(problem: Quadratic, t: int, fracs: list[float]) -> None:
-    star = metaopt.optimal_step_size(problem, t, objective="naive", rel_tol=1e-9)
+    star = metaopt.optimal_step_size(problem, t, objective="naive", rel_tol=STAR_REL_WIDTH)
     for frac in fracs:
         eta = Fraction(frac * 2 / problem.L)
         if star.lower <= eta <= star.upper:

@@ -118,6 +118,38 @@ def _first(*ks: int) -> int | None:
     return min(got) if got else None
 
 
+def diagnostics_from(fwd: _Tracker, adj: _Tracker, loss: Any, t: int) -> list[Diagnostics]:
+    """Per-step-size :class:`Diagnostics` from the forward and adjoint trackers.
+
+    A loss that is 0, inf or NaN at w_t counts as an underflow, overflow or NaN at step t
+    when no intermediate failed earlier.
+    """
+    diags = []
+    for i in range(len(loss)):
+        under = _first(fwd.under[i], adj.under[i])
+        if loss[i] == 0 and under is None:
+            under = t
+        over = _first(fwd.over[i], adj.over[i])
+        if np.isinf(loss[i]) and over is None:
+            over = t
+        nan = _first(fwd.nan[i], adj.nan[i])
+        if np.isnan(loss[i]) and nan is None:
+            nan = t
+        diags.append(
+            Diagnostics(
+                max_forward=float(fwd.maxv[i]),
+                min_forward=float(fwd.minv[i]),
+                max_adjoint=float(adj.maxv[i]),
+                min_adjoint=float(adj.minv[i]),
+                first_overflow=over,
+                first_underflow=under,
+                first_nan=nan,
+                loss=float(loss[i]),
+            )
+        )
+    return diags
+
+
 def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
     """Value, meta-gradient (arrays of shape (G,) in the dtype) and diagnostics.
 
@@ -186,28 +218,5 @@ def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
     adj.flush()
     check_dtype(grad, dt, "numpy meta-gradient")
     check_dtype(value, dt, "numpy meta-objective")
-    diags = []
-    f64 = f.astype(np.float64)
-    for i in range(G):
-        under = _first(fwd.under[i], adj.under[i])
-        if f64[i] == 0 and under is None:
-            under = t
-        over = _first(fwd.over[i], adj.over[i])
-        if np.isinf(f64[i]) and over is None:
-            over = t
-        nan = _first(fwd.nan[i], adj.nan[i])
-        if np.isnan(f64[i]) and nan is None:
-            nan = t
-        diags.append(
-            Diagnostics(
-                max_forward=float(fwd.maxv[i]),
-                min_forward=float(fwd.minv[i]),
-                max_adjoint=float(adj.maxv[i]),
-                min_adjoint=float(adj.minv[i]),
-                first_overflow=over,
-                first_underflow=under,
-                first_nan=nan,
-                loss=float(f64[i]),
-            )
-        )
+    diags = diagnostics_from(fwd, adj, f.astype(np.float64), t)
     return value, grad, diags

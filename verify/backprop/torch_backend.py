@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._common import BackendUnavailableError, Diagnostics, Request, reject
-from .reference import _first, _Tracker
+from .reference import _Tracker, diagnostics_from
 
 __all__ = ["run_torch", "torch_available"]
 
@@ -128,27 +128,5 @@ def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnost
     fwd.flush()
     adj.flush()
     f_np = _to_numpy(f, dt).astype(np.float64)
-    diags = []
-    for i in range(G):
-        under = _first(fwd.under[i], adj.under[i])
-        if f_np[i] == 0 and under is None:
-            under = t
-        over = _first(fwd.over[i], adj.over[i])
-        if np.isinf(f_np[i]) and over is None:
-            over = t
-        nan = _first(fwd.nan[i], adj.nan[i])
-        if np.isnan(f_np[i]) and nan is None:
-            nan = t
-        diags.append(
-            Diagnostics(
-                max_forward=float(fwd.maxv[i]),
-                min_forward=float(fwd.minv[i]),
-                max_adjoint=float(adj.maxv[i]),
-                min_adjoint=float(adj.minv[i]),
-                first_overflow=over,
-                first_underflow=under,
-                first_nan=nan,
-                loss=float(f_np[i]),
-            )
-        )
+    diags = diagnostics_from(fwd, adj, f_np, t)
     return value, grad, diags

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 from fractions import Fraction
 from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["COMMANDS", "main"]
+
+#: Subcommands that live in their own modules: name -> (module, help). Each module exposes
+#: ``configure_parser(parser: argparse.ArgumentParser) -> None`` and
+#: ``run_command(args: argparse.Namespace) -> int``; heavy imports (torch, dask) belong inside
+#: ``run_command`` so that ``l2l-verify --help`` stays fast and works without the extras.
+COMMANDS: dict[str, tuple[str, str]] = {}
 
 
 def _parse_eta(text: str) -> float | Fraction:
@@ -42,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("proofs", help="re-run the symbolic derivations in proofs/")
     pr.add_argument("rest", nargs=argparse.REMAINDER)
 
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.configure_parser(sub.add_parser(name, help=help_text))
+
     import sys
 
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -50,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return int(proofs_main(raw[1:]))
     args = parser.parse_args(raw)
+    if args.command in COMMANDS:
+        return int(importlib.import_module(COMMANDS[args.command][0]).run_command(args))
     if args.command == "report":
         from .report import build_report
 

@@ -31,8 +31,10 @@ BLOCK = 64
 class _Tracker:
     """Per-step-size extreme magnitudes and first failure steps of a sequence of (G, d) arrays.
 
-    Arrays are buffered and inspected in blocks of :data:`BLOCK` steps (one vectorized pass
-    per block instead of several small numpy calls per step).
+    Arrays are buffered and inspected in blocks of :data:`BLOCK` steps. The buffer is laid out
+    (G, BLOCK, d) so that each step size's block is contiguous: one flat maximum and minimum per
+    step size settle the common case (every entry finite and nonzero), and only step sizes whose
+    block holds a NaN, an inf or a zero are inspected step by step.
     """
 
     def __init__(self, G: int) -> None:
@@ -48,8 +50,8 @@ class _Tracker:
     def see(self, k: int, X: Any) -> None:
         """Record (a copy of) the array of step ``k``; steps are seen in processing order."""
         if self._buf is None:
-            self._buf = np.empty((BLOCK, *X.shape), dtype=X.dtype)
-        self._buf[len(self._ks)] = X
+            self._buf = np.empty((X.shape[0], BLOCK, *X.shape[1:]), dtype=X.dtype)
+        self._buf[:, len(self._ks)] = X
         self._ks.append(k)
         if len(self._ks) >= BLOCK:
             self.flush()
@@ -70,20 +72,52 @@ class _Tracker:
 
     def _flush(self) -> None:
         ks = np.asarray(self._ks, dtype=np.int64)
-        a = self._buf[: len(ks)]  # (n, G, d)
-        np.abs(a, out=a)
+        n = len(ks)
         self._ks = []
-        # one reduction pass in the common case; rows holding NaN, inf or zeros are revisited
+        a = self._buf[:, :n]  # (G, n, d): contiguous per step size when n == BLOCK
+        np.abs(a, out=a)
+        flat = a.reshape(a.shape[0], -1)
+        mx = flat.max(axis=1).astype(np.float64)  # NaN when the block holds a NaN
+        mn = flat.min(axis=1).astype(np.float64)
+        clean = np.isfinite(mx) & (mn > 0)
+        # clean blocks: every entry finite and nonzero, so no first-failure step can change
+        self.maxv[clean] = np.maximum(self.maxv[clean], mx[clean])
+        self.minv[clean] = np.minimum(self.minv[clean], mn[clean])
+        first_block = self.nonzero is None
+        if self.nonzero is None:
+            self.nonzero = np.ones(a.shape[0], dtype=bool)
+        self.nonzero[clean] = True
+        dirty = np.flatnonzero(~clean)
+        # a block that is NaN throughout, after the first NaN was recorded, changes nothing
+        # (NaN rows add no magnitudes, no inf, no zeros): the usual fate of a failed step size
+        settled = self.nan[dirty] >= 0
+        if settled.any():
+            gone = dirty[settled]
+            all_nan = np.isnan(flat[gone]).all(axis=1)
+            dirty = np.concatenate([dirty[~settled], gone[~all_nan]])
+        # likewise a block that is zero throughout after a zero row (an underflow recorded,
+        # or zero data): the usual fate of a vanishing trajectory
+        quiet = (mx[dirty] == 0) & ~self.nonzero[dirty]
+        dirty = dirty[~quiet]
+        if dirty.size:
+            self._inspect_steps(dirty, ks, a[dirty].transpose(1, 0, 2), first_block)
+
+    def _inspect_steps(self, idx: Any, ks: Any, a: Any, first_block: bool) -> None:
+        """Step-by-step inspection of the step sizes ``idx``; ``a`` is (n, len(idx), d) abs.
+
+        An underflow is a row that is all zero after a row that was not; the first row ever
+        seen has no predecessor (a zero there is the data, not an underflow)."""
+        # one reduction pass per row; rows holding NaN, inf or zeros are revisited
         # individually, and only while it can change a recorded value
         mx = a.max(axis=2).astype(np.float64)  # NaN when the row holds a NaN
         nanmask = np.isnan(mx)
-        self.nan = self._first(nanmask, ks, self.nan)
+        self.nan[idx] = self._first(nanmask, ks, self.nan[idx])
         infmask = np.isinf(mx)
-        fresh_nan = nanmask & (self.over < 0)[None, :]
+        fresh_nan = nanmask & (self.over[idx] < 0)[None, :]
         if fresh_nan.any():  # an inf hidden behind a NaN in the same row (first time only)
             infmask = infmask.copy()
             infmask[fresh_nan] = np.isinf(a[fresh_nan].astype(np.float64)).any(axis=1)
-        self.over = self._first(infmask, ks, self.over)
+        self.over[idx] = self._first(infmask, ks, self.over[idx])
         finite_max = np.where(nanmask | infmask, 0.0, mx)
         # rows holding an inf but no NaN still have finite entries worth recording (rows with
         # a NaN are past their first failure; their remaining finite entries are not tracked)
@@ -91,15 +125,15 @@ class _Tracker:
         if redo.any():
             sub = a[redo].astype(np.float64)
             finite_max[redo] = np.where(np.isfinite(sub), sub, 0.0).max(axis=1)
-        self.maxv = np.maximum(self.maxv, finite_max.max(axis=0))
+        self.maxv[idx] = np.maximum(self.maxv[idx], finite_max.max(axis=0))
         amin = np.min(a, axis=2, where=a > 0, initial=np.inf).astype(np.float64)
-        self.minv = np.minimum(self.minv, amin.min(axis=0))
+        self.minv[idx] = np.minimum(self.minv[idx], amin.min(axis=0))
         nonzero = (finite_max > 0) | nanmask | infmask
-        prev = np.concatenate(
-            [nonzero[:1] if self.nonzero is None else self.nonzero[None, :], nonzero[:-1]]
-        )
-        self.under = self._first(prev & ~nonzero, ks, self.under)
-        self.nonzero = nonzero[-1]
+        assert self.nonzero is not None
+        before = nonzero[:1] if first_block else self.nonzero[idx][None, :]
+        prev = np.concatenate([before, nonzero[:-1]])
+        self.under[idx] = self._first(prev & ~nonzero, ks, self.under[idx])
+        self.nonzero[idx] = nonzero[-1]
 
 
 def _mm(A: Any, B: Any) -> Any:

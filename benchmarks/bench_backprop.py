@@ -1,6 +1,10 @@
 """Benchmark the batched numpy backprop against its named baseline; prints the ratio.
 
-Run: ``python benchmarks/bench_backprop.py [--steps N] [--grid G] [--dim D]``
+Run: ``python benchmarks/bench_backprop.py [--steps N] [--grid G] [--dim D] [--blas-threads K]``
+
+BLAS runs single-threaded by default for both sides (``--blas-threads``): at d = 100 a
+two-thread OpenBLAS gemm was measured *slower* than a one-thread one on the 2-core machine
+(37 vs 19 us), so thread scheduling would otherwise dominate what is meant to measure batching.
 
 Case (issue 3): a grid of G = 64 step sizes x t = 1e4 GD steps, float32, on one d = 100
 quadratic, reverse mode (trajectory stored, adjoint pass), log objective.
@@ -21,13 +25,30 @@ The stable closed form is timed too, for scale (no target).
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from collections.abc import Callable
 
-import numpy as np
 
-from verify import Quadratic
-from verify.backprop import meta_gradient
+def _blas_threads_from_argv() -> str:
+    """The BLAS thread count must be fixed before numpy is imported."""
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--blas-threads" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--blas-threads="):
+            return arg.split("=", 1)[1]
+    return "1"
+
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = _blas_threads_from_argv()
+
+import numpy as np  # noqa: E402
+
+from verify import Quadratic  # noqa: E402
+from verify.backprop import meta_gradient  # noqa: E402
 
 
 def timed(fn: Callable[[], object], repeat: int = 1) -> float:
@@ -44,6 +65,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10_000, help="horizon t")
     parser.add_argument("--grid", type=int, default=64, help="number of step sizes")
     parser.add_argument("--dim", type=int, default=100, help="dimension d")
+    parser.add_argument("--blas-threads", type=int, default=1, help="BLAS threads (both sides)")
     args = parser.parse_args()
     q = Quadratic.random(args.dim, seed=0, kind="wishart2")
     L = float(np.linalg.eigvalsh(q.H)[-1])  # float64 estimate suffices to place the grid
@@ -69,7 +91,10 @@ def main() -> None:
     t_mm = timed(lambda: [Wf @ Hf for _ in range(n)], repeat=3) / n
     t_mv = timed(lambda: [wf @ Hf for _ in range(n)], repeat=3) / n
     ratio = tu / tb
-    print(f"d={args.dim}, t={t}, {args.grid} step sizes, float32, reverse mode")
+    print(
+        f"d={args.dim}, t={t}, {args.grid} step sizes, float32, reverse mode,"
+        f" {args.blas_threads} BLAS thread(s)"
+    )
     print(f"  batched numpy backprop      {tb:8.3f} s")
     print(f"  unbatched (baseline)        {tu:8.3f} s   ({args.grid} separate calls)")
     print(f"  stable closed form, batched {ts:8.3f} s")

@@ -16,6 +16,7 @@ from typing import Any
 
 __all__ = [
     "ArgumentError",
+    "BackendUnavailableError",
     "InvalidHorizonError",
     "InvalidMatrixError",
     "InvalidPrecisionError",
@@ -27,6 +28,7 @@ __all__ = [
     "NotSymmetricError",
     "ShapeMismatchError",
     "UnknownOptionError",
+    "UnsupportedOptionError",
     "ZeroLossError",
 ]
 
@@ -89,6 +91,25 @@ class InvalidPrecisionError(ArgumentError):
 
 class UnknownOptionError(ArgumentError):
     """A string option is not one of the accepted choices."""
+
+
+class BackendUnavailableError(L2LError, ImportError):
+    """An optional framework backend (PyTorch, JAX) is not installed or cannot run here.
+
+    ``backend`` names the backend and ``hint`` how to install it.
+    """
+
+    def __init__(self, backend: str, hint: str) -> None:
+        self.backend = backend
+        self.hint = hint
+        super().__init__(f"backend={backend!r} is unavailable: {hint}")
+
+
+class UnsupportedOptionError(UnknownOptionError):
+    """A known option that this backend does not support in combination with the others.
+
+    (e.g. ``backend="stable"`` at ``dtype="float16"``, or ``backend="paper"`` with ``b != 0``.)
+    """
 
 
 class ZeroLossError(ArgumentError):

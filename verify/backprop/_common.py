@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import ArgumentError, InvalidStepSizeError, L2LError, UnknownOptionError
+from ..errors import (
+    ArgumentError,
+    BackendUnavailableError,
+    InvalidStepSizeError,
+    UnknownOptionError,
+    UnsupportedOptionError,
+)
 from ..floats import FloatFormat, get_format
 from ..objectives import (
     validate_eta,
@@ -35,25 +41,6 @@ __all__ = [
 
 BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "stable", "paper")
 MODES: tuple[str, ...] = ("reverse", "forward")
-
-
-class BackendUnavailableError(L2LError, ImportError):
-    """An optional framework backend (PyTorch, JAX) is not installed or cannot run here.
-
-    ``backend`` names the backend and ``hint`` how to install it.
-    """
-
-    def __init__(self, backend: str, hint: str) -> None:
-        self.backend = backend
-        self.hint = hint
-        super().__init__(f"backend={backend!r} is unavailable: {hint}")
-
-
-class UnsupportedOptionError(UnknownOptionError):
-    """A known option that this backend does not support in combination with the others.
-
-    (e.g. ``backend="stable"`` at ``dtype="float16"``, or ``backend="paper"`` with ``b != 0``.)
-    """
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,72 @@ def _to_numpy(M: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
     return np.array([[float(x) for x in row] for row in M.tolist()], dtype=np.float64)
 
 
+def _clusters(separated: np.ndarray[Any, np.dtype[np.bool_]]) -> list[list[int]]:
+    """Index sets (size >= 2) of the connected components of the "not separated" relation."""
+    d = separated.shape[0]
+    seen = [False] * d
+    out = []
+    for i in range(d):
+        if seen[i]:
+            continue
+        stack, comp = [i], []
+        seen[i] = True
+        while stack:
+            k = stack.pop()
+            comp.append(k)
+            for j in np.flatnonzero(~separated[k]):
+                if not seen[j]:
+                    seen[j] = True
+                    stack.append(int(j))
+        if len(comp) >= 2:
+            out.append(sorted(comp))
+    return out
+
+
+def _rotate_clusters(Q: Any, S: Any, clusters: list[list[int]], prec: int) -> bool:
+    """Diagonalize each cluster's block of S = Q^T H Q at ``prec`` bits, rotating Q in place.
+
+    Ogita--Aishima's update cannot separate eigenvalues closer than its threshold (about the
+    current residual): inside a cluster it only restores orthogonality. For nearly multiple
+    eigenvalues (H = I + 5e-17 off the diagonal) the float64 start never gets below the
+    threshold. The cluster's block S_JJ - c I is small and known to ``prec`` bits, so its
+    eigenvectors computed in mpmath at ``prec`` bits (a local precision context) resolve gaps
+    down to ~2^-prec; the rotated columns Q_J V then let the ordinary iteration converge
+    (Ogita & Aishima 2019, clustered eigenvalues). Returns whether any block was rotated;
+    nothing here needs to be rigorous.
+    """
+    import mpmath
+    from flint import arb_mat
+
+    def to_mpf(x: Any) -> Any:
+        man, exp = x.mid().man_exp()
+        return mpmath.mpf((int(man), int(exp)))
+
+    rotated = False
+    with mpmath.workprec(prec):
+        for J in clusters:
+            k = len(J)
+            shift = sum(to_mpf(S[j, j]) for j in J) / k
+            block = mpmath.matrix(k, k)
+            for a, i in enumerate(J):
+                for b, j in enumerate(J):
+                    # symmetrized (S is symmetric up to rounding)
+                    block[a, b] = (to_mpf(S[i, j]) + to_mpf(S[j, i])) / 2 - (shift if a == b else 0)
+            off = max(abs(block[a, b]) for a in range(k) for b in range(k) if a != b)
+            scale = max(abs(to_mpf(S[j, j])) for j in J)
+            if off <= mpmath.ldexp(scale, 16 - prec):
+                continue  # already diagonal to working precision: an exactly multiple eigenvalue
+            _, V = mpmath.eigsy(block)
+            digits = prec // 3 + 5
+            Vq = arb_mat([[mpmath.nstr(V[a, b], digits) for b in range(k)] for a in range(k)])
+            QJ = arb_mat([[Q[r, j] for j in J] for r in range(Q.nrows())]) * Vq
+            for r in range(Q.nrows()):
+                for b, j in enumerate(J):
+                    Q[r, j] = QJ[r, b].mid()
+            rotated = True
+    return rotated
+
+
 def _refine(H: Any, Q: Any, prec: int, *, exact_update: bool) -> tuple[Any, list[Any]]:
     """One Ogita--Aishima step in midpoint arithmetic. Returns (Q', mu').
 
@@ -126,24 +192,29 @@ def _refine(H: Any, Q: Any, prec: int, *, exact_update: bool) -> tuple[Any, list
     E_ij = (S_ij + lam_j R_ij)/(lam_j - lam_i) (E_ij = R_ij/2 inside clusters and on the
     diagonal) is computed in float64 (vectorized; gains ~53 bits, enough when Q is float64
     accurate) or, with ``exact_update``, entrywise at ``prec`` bits (quadratic convergence).
+    Clusters of nearly equal eigenvalues are first rotated apart by :func:`_rotate_clusters`.
     Nothing here needs to be rigorous: :func:`certified_eig` proves the result afterwards.
     """
     from flint import arb_mat, ctx
 
     with ctx.workprec(prec):
         d = Q.nrows()
-        QT = Q.transpose()
-        R = (arb_mat(np.eye(d).tolist()) - QT * Q).mid()
-        S = (QT * (H * Q)).mid()
-        lam = [(S[i, i] / (1 - R[i, i])).mid() for i in range(d)]
-        Rf, Sf = _to_numpy(R), _to_numpy(S)
-        lamf = np.array([float(x) for x in lam])
-        off = Sf - np.diag(np.diag(Sf))
-        # separation threshold below which a pair is treated as a cluster (Ogita--Aishima)
-        delta = 2 * (np.linalg.norm(off) + np.max(np.abs(lamf)) * np.linalg.norm(Rf))
-        gap = lamf[None, :] - lamf[:, None]
-        separated = np.abs(gap) > delta
-        np.fill_diagonal(separated, False)
+        Q = arb_mat(Q.tolist())  # a copy: cluster rotation writes into it
+        for attempt in range(2):
+            QT = Q.transpose()
+            R = (arb_mat(np.eye(d).tolist()) - QT * Q).mid()
+            S = (QT * (H * Q)).mid()
+            lam = [(S[i, i] / (1 - R[i, i])).mid() for i in range(d)]
+            Rf, Sf = _to_numpy(R), _to_numpy(S)
+            lamf = np.array([float(x) for x in lam])
+            off = Sf - np.diag(np.diag(Sf))
+            # separation threshold below which a pair is treated as a cluster (Ogita--Aishima)
+            delta = 2 * (np.linalg.norm(off) + np.max(np.abs(lamf)) * np.linalg.norm(Rf))
+            gap = lamf[None, :] - lamf[:, None]
+            separated = np.abs(gap) > delta
+            np.fill_diagonal(separated, False)
+            if attempt == 1 or not _rotate_clusters(Q, S, _clusters(separated), prec):
+                break
         if not exact_update:
             with np.errstate(divide="ignore", invalid="ignore"):
                 Ef = np.where(separated, (Sf + lamf[None, :] * Rf) / gap, Rf / 2)

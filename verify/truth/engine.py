@@ -190,15 +190,53 @@ def _perturbation_radii(eig: Any, eta: Any, t: int, order: int, w0n: Any, bn: An
     return [x.abs_upper() for x in out]
 
 
-def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec: int) -> list[Any]:
+def _minimizer(problem: Problem, b: Any, prec: int) -> Any | None:
+    """Ball enclosure of w* = H^{-1} b, or None when H is not proven invertible here.
+
+    Guarantee: Arb's ball Gaussian elimination on the enclosure of the exact H; every exact
+    solution of H w = b for H, b in their balls lies in the result.
+    """
+
+    def make() -> Any | None:
+        from flint import ctx
+
+        with ctx.workprec(prec):
+            try:
+                return exact_hessian_arb(problem, prec).solve(b)
+            except ZeroDivisionError:  # singular, or not proven nonsingular at this precision
+                return None
+
+    return _cached(problem, ("wstar", prec), make)
+
+
+def _trajectory_eigen(
+    problem: Problem, eta: Fraction, t: int, order: int, prec: int
+) -> tuple[list[Any], Any | None]:
+    """(w_t, w'_t, w''_t) as Arb vectors, and the deviation w_t - w* when b != 0 and H is
+    invertible (else None).
+
+    With b != 0 and H invertible, the trajectory is computed in the deviation e = w - w*:
+    e_t = A^t (w0 - w*) is homogeneous, so its enclosure (and those of the derivatives, which
+    equal e's) carries radii proportional to rho^t, and the self-evaluated loss
+    f(w*) + e^T H e / 2 has no cancellation. Computing w_t itself and then H w_t - b would
+    lose every digit once rho^t falls below the radius of w_t (paper notes §4.7: the meta-
+    gradient of a converged least-squares run is exponentially small).
+    """
     from flint import arb, arb_mat, ctx
 
     eig = certified_eig(problem, prec)
     with ctx.workprec(prec):
         e = _eta_arb(eta)
         w0, b = _problem_vectors(problem, prec)
-        z = _cached(problem, ("z", prec), lambda: eig.solve(w0))
-        beta = _cached(problem, ("beta", prec), lambda: eig.solve(b)) if b is not None else None
+        wstar = _minimizer(problem, b, prec) if b is not None else None
+        if wstar is not None:
+            start = w0 - wstar
+            z = _cached(problem, ("z-shifted", prec), lambda: eig.solve(start))
+            beta = None
+        else:
+            start = w0
+            z = _cached(problem, ("z", prec), lambda: eig.solve(w0))
+            beta = _cached(problem, ("beta", prec), lambda: eig.solve(b)) if b is not None else None
         d = problem.d
         cols: list[list[Any]] = [[], [], []]
         for i in range(d):
@@ -226,8 +264,8 @@ def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec:
         vecs = []
         for j in range(order + 1):
             vecs.append(eig.Q * arb_mat([[x] for x in cols[j]]))
-        w0n = frobenius_upper(w0)
-        bn = frobenius_upper(b) if b is not None else None
+        w0n = frobenius_upper(start)
+        bn = frobenius_upper(b) if beta is not None else None
         radii = _perturbation_radii(eig, e, t, order, w0n, bn)
         for v, rad in zip(vecs, radii, strict=True):
             bump = arb(0, rad)
@@ -235,11 +273,43 @@ def _trajectory_eigen(problem: Problem, eta: Fraction, t: int, order: int, prec:
                 v[i, 0] = v[i, 0] + bump
         while len(vecs) < 3:
             vecs.append(arb_mat(d, 1))
-    return vecs
+        deviation = None
+        if wstar is not None:
+            deviation = vecs[0]
+            vecs[0] = wstar + deviation
+    return vecs, deviation
+
+
+def _shifted_loss_derivatives(
+    problem: Problem, dev: Any, w1: Any, w2: Any, order: int, prec: int
+) -> list[Any]:
+    """g, g', g'' of the problem's own loss from the deviation dev = w_t - w*.
+
+    f(w* + e) = f(w*) + e^T H e / 2 exactly (the gradient vanishes at w*), so the gradient
+    H w_t - b is evaluated as H e: no cancellation between H w_t and b.
+    """
+    H = exact_hessian_arb(problem, prec)
+    _, b = _problem_vectors(problem, prec)
+    wstar = _minimizer(problem, b, prec)
+    if isinstance(problem, LeastSquares):
+        X = _arb_matrix(problem, "X")
+        res = X * wstar - _col(problem.y)
+        fstar = _dot(res, res) / (2 * problem.n)
+    else:
+        fstar = problem.c - _dot(b, wstar) / 2
+    r = H * dev
+    out = [fstar + _dot(dev, r) / 2]
+    if order >= 1:
+        out.append(_dot(r, w1))
+    if order >= 2:
+        out.append(_dot(w1, H * w1) + _dot(r, w2))
+    return out
 
 
 # --------------------------------------------------------------------------- power engine
-def _trajectory_power(problem: Problem, eta: Fraction, t: int, order: int, prec: int) -> list[Any]:
+def _trajectory_power(
+    problem: Problem, eta: Fraction, t: int, order: int, prec: int
+) -> tuple[list[Any], None]:
     from flint import arb_mat, ctx
 
     d = problem.d
@@ -271,7 +341,7 @@ def _trajectory_power(problem: Problem, eta: Fraction, t: int, order: int, prec:
         vecs = [arb_mat([[st[blk * d + i, 0]] for i in range(d)]) for blk in range(nb)]
         while len(vecs) < 3:
             vecs.append(arb_mat(d, 1))
-    return vecs
+    return vecs, None
 
 
 # --------------------------------------------------------------------------- driver
@@ -289,10 +359,13 @@ def _compute(
     from flint import ctx
 
     traj = _trajectory_eigen if engine == "eigen" else _trajectory_power
-    w, w1, w2 = traj(problem, eta, t, order, prec)
+    (w, w1, w2), deviation = traj(problem, eta, t, order, prec)
     ev = problem if eval_problem is None else eval_problem
     with ctx.workprec(prec):
-        g = _loss_derivatives(ev, w, w1, w2, order)
+        if deviation is not None and ev is problem:
+            g = _shifted_loss_derivatives(problem, deviation, w1, w2, order, prec)
+        else:
+            g = _loss_derivatives(ev, w, w1, w2, order)
         while len(g) < 3:
             g.append(None)
         if objective == "log":

@@ -99,6 +99,38 @@ def test_near_multiple_eigenvalues_match_exact_oracle(near_identity: Quadratic, 
     assert truth.meta_gradient(near_identity, eta, t, objective="naive").contains(exact)
 
 
+# Found by Hypothesis (test_stable_accurate_property): five eigenvalues within 1.5e-15 of 1
+_CLUSTER5_UPPER = {  # off-diagonal entries (i, j), i < j; H is symmetric with unit diagonal
+    (0, 1): 2.601031452039267e-16, (0, 2): -2.139670737468877e-17,
+    (0, 3): 1.7709623247872042e-16, (0, 4): 1.4054501379924365e-16,
+    (1, 2): 1.707860355450229e-16, (1, 3): 2.6482858319798084e-16,
+    (1, 4): 1.7294782244509348e-16, (2, 3): 1.2296440822761722e-16,
+    (2, 4): -3.080636660723474e-17, (3, 4): 6.006636207269345e-17,
+}  # fmt: skip
+CLUSTER5_H = [
+    [1.0 if i == j else _CLUSTER5_UPPER[min(i, j), max(i, j)] for j in range(5)] for i in range(5)
+]
+CLUSTER5_W0 = [
+    -0.37717339396476746, -0.5227826237678528, 0.007375776767730713, -0.6253464818000793,
+    0.43968844413757324,
+]  # fmt: skip
+
+
+def test_five_eigenvalue_cluster_is_resolved() -> None:
+    from verify.truth.eigen import certified_eig
+
+    q = Quadratic(CLUSTER5_H, CLUSTER5_W0)
+    # the decomposition error bound shrinks with the precision (it was stuck at ~2e-16)
+    for prec in (156, 312):
+        assert certified_eig(q, prec).eps < 2.0 ** (40 - prec)
+    eta = 2.0**-23
+    exact = rational.forward(q, Fraction(eta), 30, objective="log")["dF"]
+    assert truth.meta_gradient(q, eta, 30, objective="log").contains(exact)
+    # the horizon Hypothesis drew; F' is ~ -2: certified to the default 2^-80
+    enc = truth.meta_gradient(q, eta, 249_400, objective="log")
+    assert enc.rel_radius() <= 2**-80
+
+
 @pytest.mark.parametrize("objective", ["naive", "log"])
 @pytest.mark.parametrize("factor", [0.9, 1.8])
 def test_converged_least_squares_meta_gradient(objective: str, factor: float) -> None:

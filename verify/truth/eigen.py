@@ -207,13 +207,31 @@ def _refine(H: Any, Q: Any, prec: int, *, exact_update: bool) -> tuple[Any, list
             lam = [(S[i, i] / (1 - R[i, i])).mid() for i in range(d)]
             Rf, Sf = _to_numpy(R), _to_numpy(S)
             lamf = np.array([float(x) for x in lam])
+            # the low parts make the gaps accurate: hi_j - hi_i is exact for close values
+            # (Sterbenz), so eigenvalues 1e-16 apart near 1 are not rounded onto one float
+            lamlo = np.array([float(x - float(x)) for x in lam])
             off = Sf - np.diag(np.diag(Sf))
             # separation threshold below which a pair is treated as a cluster (Ogita--Aishima)
             delta = 2 * (np.linalg.norm(off) + np.max(np.abs(lamf)) * np.linalg.norm(Rf))
-            gap = lamf[None, :] - lamf[:, None]
+            gap = (lamf[None, :] - lamf[:, None]) + (lamlo[None, :] - lamlo[:, None])
             separated = np.abs(gap) > delta
             np.fill_diagonal(separated, False)
-            if attempt == 1 or not _rotate_clusters(Q, S, _clusters(separated), prec):
+            if attempt == 1:
+                break
+            clusters = _clusters(separated)
+            if not clusters:
+                break
+            # the rotation must act on orthonormal columns: a float64 start is orthogonal only
+            # to ~1e-16, and the later orthogonality correction (E = R/2 inside a cluster) would
+            # undo a rotation made on top of it. Newton--Schulz, Q <- Q (I + R/2), squares R.
+            for _ in range(64):
+                if np.linalg.norm(Rf) <= 2.0 ** (20 - prec):
+                    break
+                Q = (Q + Q * (R / 2)).mid()
+                R = (arb_mat(np.eye(d).tolist()) - Q.transpose() * Q).mid()
+                Rf = _to_numpy(R)
+            S = (Q.transpose() * (H * Q)).mid()
+            if not _rotate_clusters(Q, S, clusters, prec):
                 break
         if not exact_update:
             with np.errstate(divide="ignore", invalid="ignore"):

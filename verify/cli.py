@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import importlib
 from fractions import Fraction
-from pathlib import Path
 
 __all__ = ["COMMANDS", "main"]
 
@@ -13,7 +12,11 @@ __all__ = ["COMMANDS", "main"]
 #: ``configure_parser(parser: argparse.ArgumentParser) -> None`` and
 #: ``run_command(args: argparse.Namespace) -> int``; heavy imports (torch, dask) belong inside
 #: ``run_command`` so that ``l2l-verify --help`` stays fast and works without the extras.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "learned-optimizer": ("verify.learned.cli", "NN learned optimizer (paper §5.3)"),
+    "sweep": ("verify.sweep", "grid of cases vs certified truth on Dask (resumable)"),
+    "report": ("verify.report", "precision report: index.html, report.md, data.json, figures"),
+}
 
 
 def _parse_eta(text: str) -> float | Fraction:
@@ -29,12 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``l2l-verify`` console script."""
     parser = argparse.ArgumentParser(prog="l2l-verify", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-
-    rep = sub.add_parser("report", help="certified ground-truth report on built-in defaults")
-    rep.add_argument("--out", type=Path, default=Path("reports/default"))
-    rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--d", type=int, default=20)
-    rep.add_argument("--quick", action="store_true", help="fewer horizons (t <= 1000)")
 
     tr = sub.add_parser(
         "truth", help="certified meta-objective / meta-gradient / meta-Hessian at one point"
@@ -63,11 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(raw)
     if args.command in COMMANDS:
         return int(importlib.import_module(COMMANDS[args.command][0]).run_command(args))
-    if args.command == "report":
-        from .report import build_report
-
-        build_report(args.out, seed=args.seed, d=args.d, quick=args.quick)
-        return 0
     if args.command == "truth":
         from . import truth
         from .floats import FORMATS

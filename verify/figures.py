@@ -1,108 +1,87 @@
-"""Figures of the certified report (matplotlib, Agg backend, deterministic PNG metadata).
+"""Figures of ``l2l-verify report`` (matplotlib, Agg backend, no timestamps in the PNGs).
 
-Sections computed here from certified values on the default problem:
+Plotting only: every figure is drawn from the JSON data of a report section
+(:mod:`verify.report_sections`), so a figure shows exactly the numbers in ``data.json`` and the
+CSV files beside it.
 
-* regime map: log10 |F'(eta)| over (eta, t) for the naive and log objectives, with eta = 2/L
-  (Theorem 3's boundary) and the certified eta*(t) overlaid;
-* the paper's Figure 1: meta-gradient descent on eta (t = 80, eta0 = 0.1, mu_k = 1/(100 sqrt k));
-* the paper's Figure 2: the optimal step size eta*(t) for different t, with its limit 2/(L+alpha).
+* ``regime_map_{naive,log}.png`` -- certified log10 |F'(eta)| over (eta, t) with eta = 2/L and
+  eta*(t);
+* ``outcome_<backend>.png`` / ``bits_<backend>.png`` -- outcome classes and bits of error of one
+  backend, one panel per dtype, with Corollary 1's predicted failure boundary;
+* ``fig1_meta_gd.png`` ... ``fig4_sample_size.png`` -- the paper's Figures 1-4 reproduced.
 """
 
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import metaopt, theory, truth
-from .problems import Quadratic
+from .report_sections import OUTCOME_CLASSES
 
-__all__ = ["fig1_meta_gd", "fig2_eta_star", "regime_map"]
+__all__ = [
+    "CLASS_COLORS",
+    "COLOR_CLIP",
+    "NONFINITE_COLOR",
+    "plot_backprop",
+    "plot_paper",
+    "plot_regime",
+]
 
-REGIME_ETA_FRACTIONS = tuple(round(0.025 * k, 3) for k in range(1, 61))  # x 2/L, up to 1.5
-REGIME_HORIZONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000)
+#: Colour clip of the regime maps (decades): vanishing and exploding sides both stay visible.
 COLOR_CLIP = 40.0
-STAR_HORIZONS = (5, 10, 20, 40, 80, 160, 320, 640, 1280, 10_000, 100_000)
+#: One colour per outcome class (colour-blind-safe where possible; failures are saturated).
+CLASS_COLORS: dict[str, str] = {
+    "accurate": "#1a9850",
+    "inaccurate": "#fee08b",
+    "silently_wrong": "#d73027",
+    "overflow": "#762a83",
+    "underflow": "#4575b4",
+    "nan": "#222222",
+}
+#: Colour of non-finite results (inf / NaN: bits of error infinite) on the bits maps.
+NONFINITE_COLOR = "#7fbfff"
+_BIT_WIDTH = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
+_DPI = 80
+_META = {"Software": None}
 
 
-def _log10_abs(e: truth.Enclosure) -> float | None:
-    m = abs(e.mid)
-    if m == 0:
-        return None
-    k = m.numerator.bit_length() - m.denominator.bit_length()
-    return round((k * math.log(2) + math.log(float(m / Fraction(2) ** k))) / math.log(10), 4)
-
-
-def regime_map(problem: Quadratic, *, quick: bool = False) -> dict[str, Any]:
-    """log10|F'| (4 decimals, from certified enclosures) over the (eta, t) grid, both objectives."""
-    L = problem.L
-    horizons = REGIME_HORIZONS[:10] if quick else REGIME_HORIZONS
-    etas = [f * 2 / L for f in REGIME_ETA_FRACTIONS]
-    out: dict[str, Any] = {"eta_times_L_over_2": list(REGIME_ETA_FRACTIONS), "t": list(horizons)}
-    for obj in ("naive", "log"):
-        out[obj] = [
-            [
-                _log10_abs(
-                    truth.meta_gradient(problem, eta, t, objective=obj, rel_tol=Fraction(1, 2**30))
-                )
-                for eta in etas
-            ]
-            for t in horizons
-        ]
-    out["eta_star_times_L_over_2"] = [
-        round(float(metaopt.optimal_step_size(problem, t, rel_tol=1e-9).mid) * L / 2, 9)
-        for t in horizons
-    ]
-    return out
-
-
-def fig1_meta_gd(problem: Quadratic, *, steps: int = 1000) -> dict[str, Any]:
-    """The paper's Figure 1 setting: t = 80, eta0 = 0.1, mu_k = 1/(100 sqrt k), certified."""
-    t = 80
-    star = metaopt.optimal_step_size(problem, t)
-    run = metaopt.meta_gradient_descent(problem, t, eta0=0.1, steps=steps, schedule="experiment")
-    return {
-        "t": t,
-        "eta0": 0.1,
-        "eta_star": float(star.mid),
-        "etas": [float(x) for x in run.etas],
-        "resets": run.resets,
-        "steps_to_settle_1e-2": run.steps_to_settle(float(star.mid), 1e-2),
-        "steps_to_settle_1e-3": run.steps_to_settle(float(star.mid), 1e-3),
-    }
-
-
-def fig2_eta_star(problem: Quadratic) -> dict[str, Any]:
-    """The paper's Figure 2: certified eta*(t) for several t, and the limit 2/(L + alpha)."""
-    stars = [metaopt.optimal_step_size(problem, t) for t in STAR_HORIZONS]
-    return {
-        "t": list(STAR_HORIZONS),
-        "eta_star": [float(s.mid) for s in stars],
-        "eta_star_radius": [float(s.rad) for s in stars],
-        "limit": float(theory.eta_star_limit(problem).mid),
-    }
-
-
-def plot_all(data: dict[str, Any], out: Path) -> list[str]:
-    """Write the figures to ``out/figures`` and return their relative paths."""
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, out: Path, name: str) -> str:
+    rel = f"figures/{name}"
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    fig.savefig(out / rel, dpi=_DPI, metadata=_META)
+    _plt().close(fig)
+    return rel
+
+
+def _num(v: Any) -> float:
+    if v is None:
+        return math.nan
+    if isinstance(v, str):
+        return float(v)
+    return float(v)
+
+
+def plot_regime(regime: dict[str, Any], out: Path) -> dict[str, str]:
+    """Regime maps of the certified meta-gradient, one PNG per objective."""
     import numpy as np
 
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    meta = {"Software": None}
-    written = []
-    rm = data["regime_map"]
-    x = np.array(rm["eta_times_L_over_2"])
-    y = np.array(rm["t"], dtype=float)
+    plt = _plt()
+    x = np.array(regime["eta_times_L_over_2"])
+    y = np.array(regime["t"], dtype=float)
+    written = {}
     for obj in ("naive", "log"):
-        z = np.array([[np.nan if v is None else v for v in row] for row in rm[obj]], dtype=float)
-        fig, ax = plt.subplots(figsize=(7, 4.5))
-        # colour clipped at +-COLOR_CLIP decades so vanishing and explosion both stay visible
+        z = np.array([[_num(v) for v in row] for row in regime[obj]], dtype=float)
+        fig, ax = plt.subplots(figsize=(7.5, 4.6))
         mesh = ax.pcolormesh(
             x,
             np.arange(len(y)),
@@ -113,32 +92,179 @@ def plot_all(data: dict[str, Any], out: Path) -> list[str]:
             vmax=COLOR_CLIP,
         )
         fig.colorbar(mesh, ax=ax, extend="both", label="log10 |F'(eta)| (certified, clipped)")
-        ax.set_yticks(np.arange(len(y)), [str(int(v)) for v in y])
-        ax.axvline(1.0, color="k", ls="--", lw=1, label="eta = 2/L (Theorem 3)")
-        ax.plot(rm["eta_star_times_L_over_2"], np.arange(len(y)), "g.-", label="eta*(t)")
+        ax.set_yticks(np.arange(len(y)), [f"{int(v):g}" for v in y])
+        ax.axvline(1.0, color="k", ls="--", lw=1.2, label="eta = 2/L (Theorem 3)")
+        ax.plot(
+            regime["eta_star_times_L_over_2"], np.arange(len(y)), "g.-", lw=1.5, label="eta*(t)"
+        )
         ax.set_xlabel("eta / (2/L)")
-        ax.set_ylabel("t")
-        ax.set_title(f"{obj} objective: exact meta-gradient magnitude")
+        ax.set_ylabel("t (inner steps)")
+        ax.set_title(f"{obj} objective: exact meta-gradient magnitude log10|F'|")
         ax.legend(loc="lower left", fontsize=8)
-        name = f"figures/regime_map_{obj}.png"
         fig.tight_layout()
-        fig.savefig(out / name, dpi=110, metadata=meta)
-        plt.close(fig)
-        written.append(name)
-    f1 = data["fig1"]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+        written[f"regime_{obj}"] = _save(fig, out, f"regime_map_{obj}.png")
+    return written
+
+
+def _t_to_y(t: Any, horizons: list[int]) -> float:
+    """Map a horizon onto the row index axis of a map (log-linear between rows)."""
+    import numpy as np
+
+    if t is None:
+        return math.nan
+    lt = math.log10(max(float(t), 1.0))
+    logs = np.log10(np.array(horizons, dtype=float))
+    if lt > logs[-1]:
+        return math.nan
+    return float(np.interp(lt, logs, np.arange(len(horizons))))
+
+
+def _draw_boundary(ax: Any, boundary: dict[str, Any], horizons: list[int], legend: bool) -> None:
+    xs = boundary["eta_times_L_over_2"]
+    fails = [_t_to_y(t, horizons) for t in boundary["t_fails"]]
+    safe = [_t_to_y(t, horizons) for t in boundary["t_safe"]]
+    ax.plot(xs, fails, color="white", lw=3.2)
+    ax.plot(xs, fails, color="black", lw=1.6, label="predicted: fails above" if legend else None)
+    ax.plot(xs, safe, color="white", lw=3.0, ls=(0, (3, 2)))
+    ax.plot(
+        xs,
+        safe,
+        color="#333333",
+        lw=1.2,
+        ls=(0, (3, 2)),
+        label="predicted: safe below" if legend else None,
+    )
+
+
+def _panel_frame(ax: Any, bp: dict[str, Any], title: str) -> None:
+    import numpy as np
+
+    horizons = bp["t"]
+    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=7)
+    ax.set_xlabel("eta / (2/L)", fontsize=8)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_xlim(0, max(bp["eta_times_L_over_2"]) + 0.05)
+    ax.set_ylim(-0.5, len(horizons) - 0.5)
+    ax.axvline(1.0, color="k", lw=0.6, ls=":")
+    ax.set_title(title, fontsize=9)
+
+
+def _empty_panel(ax: Any, entry: dict[str, Any]) -> None:
+    ax.set_facecolor("#dddddd")
+    reason = str(entry.get("reason") or "")
+    short = reason.split(":", 1)[-1].strip()
+    if len(short) > 80:
+        short = short[:77] + "..."
+    import textwrap
+
+    ax.text(
+        0.5,
+        0.5,
+        entry["status"] + "\n" + "\n".join(textwrap.wrap(short, 28)),
+        ha="center",
+        va="center",
+        fontsize=7,
+        transform=ax.transAxes,
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
+    """One outcome-class PNG and one bits-of-error PNG per backend (a panel per dtype)."""
+    import numpy as np
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    plt = _plt()
+    x = np.array(bp["eta_times_L_over_2"])
+    horizons = bp["t"]
+    y = np.arange(len(horizons))
+    cmap = ListedColormap([CLASS_COLORS[c] for c in OUTCOME_CLASSES])
+    norm = BoundaryNorm(np.arange(len(OUTCOME_CLASSES) + 1) - 0.5, len(OUTCOME_CLASSES))
+    index = {c: i for i, c in enumerate(OUTCOME_CLASSES)}
+    written: dict[str, str] = {}
+    for name in bp["backends"]:
+        per_dtype = bp["maps"][name]
+        dtypes = list(bp["dtypes"])
+        for kind in ("outcome", "bits"):
+            fig, axes = plt.subplots(
+                1, len(dtypes), figsize=(3.3 * len(dtypes) + 1.2, 3.5), squeeze=False
+            )
+            for k, (ax, dt) in enumerate(zip(axes[0], dtypes, strict=True)):
+                entry = per_dtype[dt]
+                _panel_frame(ax, bp, f"{name} / {dt}")
+                if k == 0:
+                    ax.set_ylabel("t", fontsize=8)
+                if entry["status"] != "ok":
+                    _empty_panel(ax, entry)
+                    continue
+                if kind == "outcome":
+                    z = np.array([[index[c] for c in row] for row in entry["classes"]], dtype=float)
+                    ax.pcolormesh(x, y, z, shading="nearest", cmap=cmap, norm=norm)
+                else:
+                    z = np.array([[_num(v) for v in row] for row in entry["bits"]], dtype=float)
+                    z = np.where(np.isinf(z), np.nan, z)
+                    masked = np.ma.masked_invalid(z)
+                    bcmap = plt.get_cmap("magma_r").with_extremes(bad=NONFINITE_COLOR)
+                    # colour scale: 0 .. the format's bit width (the most bits an error
+                    # between two finite values of the format can have)
+                    width = _BIT_WIDTH[dt]
+                    mesh = ax.pcolormesh(
+                        x, y, masked, shading="nearest", cmap=bcmap, vmin=0, vmax=width
+                    )
+                    fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.02).ax.tick_params(labelsize=7)
+                if dt in bp["predicted"]:
+                    _draw_boundary(ax, bp["predicted"][dt]["boundary"], horizons, legend=k == 0)
+            if kind == "outcome":
+                handles = [
+                    Patch(color=CLASS_COLORS[c], label=c.replace("_", " ")) for c in OUTCOME_CLASSES
+                ]
+                handles += axes[0][0].get_legend_handles_labels()[0]
+                fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
+                fig.suptitle(
+                    f"{name}: outcome of F'_log against certified truth "
+                    "(lines: Corollary 1 prediction for plain backprop)",
+                    fontsize=10,
+                )
+            else:
+                fig.suptitle(
+                    f"{name}: bits of error log2(1 + ulps) in the dtype (blue = non-finite result)",
+                    fontsize=10,
+                )
+            fig.tight_layout(rect=(0, 0, 0.86 if kind == "outcome" else 1.0, 0.93))
+            written[f"{kind}_{name}"] = _save(fig, out, f"{kind}_{name}.png")
+    return written
+
+
+def _ci_plot(ax: Any, xs: list[float], rows: list[dict[str, Any]], key: str, label: str) -> None:
+    for who, color in (("tbt", "#d73027"), ("tbv", "#4575b4")):
+        m = [r[f"{who}_{key}"]["mean"] for r in rows]
+        lo = [r[f"{who}_{key}"]["mean"] - r[f"{who}_{key}"]["low"] for r in rows]
+        hi = [r[f"{who}_{key}"]["high"] - r[f"{who}_{key}"]["mean"] for r in rows]
+        ax.errorbar(xs, m, yerr=[lo, hi], fmt="o-", color=color, capsize=3, label=who.upper())
+    ax.set_ylabel(label)
+    ax.legend(fontsize=8)
+
+
+def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
+    """The paper's Figures 1-4 as measured here."""
+    plt = _plt()
+    written = {}
+    f1 = paper["fig1"]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.plot(f1["etas"], lw=1, label="eta_k (meta-GD, certified gradients)")
     ax.axhline(f1["eta_star"], color="k", ls="--", lw=1, label="certified eta*(80)")
+    if f1["steps_to_settle_1e-2"] is not None:
+        ax.axvline(f1["steps_to_settle_1e-2"], color="g", lw=1, ls=":", label="settled within 1%")
     ax.set_xlabel("meta-step k")
     ax.set_ylabel("eta")
-    ax.set_title("Figure 1: training eta (t = 80, eta0 = 0.1)")
+    ax.set_title(f"Figure 1: training eta (t = {f1['t']}, eta0 = {f1['eta0']})")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "figures/fig1_meta_gd.png", dpi=110, metadata=meta)
-    plt.close(fig)
-    written.append("figures/fig1_meta_gd.png")
-    f2 = data["fig2"]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    written["fig1"] = _save(fig, out, "fig1_meta_gd.png")
+    f2 = paper["fig2"]
+    fig, ax = plt.subplots(figsize=(6, 3.6))
     ax.semilogx(f2["t"], f2["eta_star"], "o-", label="certified eta*(t)")
     ax.axhline(f2["limit"], color="k", ls="--", lw=1, label="2/(L+alpha)")
     ax.set_xlabel("t")
@@ -146,7 +272,37 @@ def plot_all(data: dict[str, Any], out: Path) -> list[str]:
     ax.set_title("Figure 2: optimal eta for different t")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "figures/fig2_eta_star.png", dpi=110, metadata=meta)
-    plt.close(fig)
-    written.append("figures/fig2_eta_star.png")
+    written["fig2"] = _save(fig, out, "fig2_eta_star.png")
+    for key, xkey, xlabel, title, fname in (
+        ("fig3", "sigma", "noise sigma", "Figure 3: RMSE over sigma", "fig3_sigma.png"),
+        (
+            "fig4",
+            "n",
+            "samples n",
+            "Figure 4: RMSE over sample size (sigma = 1)",
+            "fig4_sample_size.png",
+        ),
+    ):
+        rows = paper[key]["rows"]
+        xs = [float(r[xkey]) for r in rows]
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
+        _ci_plot(axes[0], xs, rows, "train_rmse", "training RMSE")
+        _ci_plot(axes[1], xs, rows, "test_rmse", "test RMSE")
+        for ax in axes:
+            ax.set_xlabel(xlabel)
+            if key == "fig4":
+                ax.set_xscale("log")
+        r0 = rows[0]
+        sizes = (
+            f"d = {r0['d']}, n = {r0['n']} (TbV {r0['n1']}+{r0['n2']})"
+            if key == "fig3"
+            else f"d = {r0['d']}, TbV n/2 + n/2"
+        )
+        fig.suptitle(
+            f"{title}; {sizes}, t = {r0['t']}, {r0['tasks']} tasks, "
+            f"{r0['test_tasks']} test tasks, 99% intervals",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        written[key] = _save(fig, out, fname)
     return written

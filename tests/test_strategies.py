@@ -92,3 +92,25 @@ def test_least_squares_tasks(task) -> None:  # type: ignore[no-untyped-def]
 def test_condition_error_names_the_fix() -> None:
     with pytest.raises(InvalidPrecisionError, match="max_condition \\* max_dim \\* u < 1/4"):
         vs.quadratics(max_condition=1e3, max_dim=8, exact_in="bfloat16")
+
+
+@given(data=st.data())
+def test_exact_in_several_formats(data: st.DataObject) -> None:
+    # float16 and bfloat16 do not contain each other: values must be exact in both
+    both = ("float16", "bfloat16")
+    q = data.draw(vs.quadratics(max_dim=3, max_condition=10.0, exact_in=both))
+    eta = data.draw(vs.step_sizes(q, exact_in=list(both)))
+    for x in [*q.H.ravel(), *q.w0, eta]:
+        for dtype in both:
+            assert round_fraction(Fraction(float(x)), dtype) == x
+
+
+def test_exact_in_and_problem_validation() -> None:
+    q = Quadratic([[2.0, 0.0], [0.0, 1.0]], [0.6, 0.8])
+    for bad in ([], ["float32", "int8"], 32):
+        with pytest.raises(UnknownOptionError) as exc:
+            vs.quadratics(exact_in=bad)  # type: ignore[arg-type]
+        assert exc.value.argument == "exact_in"
+    with pytest.raises(UnknownOptionError) as exc:
+        vs.step_sizes(q.H)  # type: ignore[arg-type]
+    assert exc.value.argument == "problem"

@@ -1,6 +1,6 @@
 """Hypothesis strategies for property tests of meta-gradients (what users import).
 
-Every value drawn is exactly representable in the dtype named by ``exact_in`` (and hence in
+Every value drawn is exactly representable in the dtype(s) named by ``exact_in`` (and hence in
 every wider format), so all backends and the certified oracle see bit-identical inputs.
 Strategies shrink toward small, well-conditioned problems and short horizons.
 
@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import Literal
 
@@ -43,18 +44,49 @@ Spectrum = Literal["loguniform", "wishart", "two_cluster"]
 Regime = Literal["vanishing", "explosion", "near_optimal", "any"]
 
 
-def _round_to(arr: np.ndarray, dtype: str) -> np.ndarray:
-    """Round float64 values once to ``dtype`` and return them as float64 (exact)."""
-    fmt = get_format(dtype)
-    with np.errstate(over="ignore"):
-        out = np.asarray(arr, dtype=np.float64).astype(fmt.numpy_dtype()).astype(np.float64)
+def _round_to(arr: np.ndarray, dtypes: tuple[str, ...]) -> np.ndarray:
+    """Round float64 values to each format of ``dtypes`` in turn (exact float64 results).
+
+    One format: a single rounding. Several (e.g. float16 and bfloat16, neither of which holds
+    the other): repeated until the values are exact in all of them (a few passes at most;
+    :func:`_exact_in_all` tells whether that was reached).
+    """
+    out = np.asarray(arr, dtype=np.float64)
+    for _ in range(1 if len(dtypes) == 1 else 4):
+        for dt in dtypes:
+            with np.errstate(over="ignore"):
+                out = out.astype(get_format(dt).numpy_dtype()).astype(np.float64)
+        if _exact_in_all(out, dtypes):
+            break
     return out
 
 
-def _check_dtype(exact_in: object) -> str:
-    if exact_in not in FORMATS:
-        raise UnknownOptionError("exact_in", exact_in, f"must be one of {sorted(FORMATS)}")
-    return str(exact_in)
+def _exact_in_all(arr: np.ndarray, dtypes: tuple[str, ...]) -> bool:
+    return all(
+        np.array_equal(arr.astype(get_format(dt).numpy_dtype()).astype(np.float64), arr)
+        for dt in dtypes
+    )
+
+
+def _check_dtype(exact_in: object) -> tuple[str, ...]:
+    """``exact_in`` as a tuple of format names, narrowest first (a name or a sequence of names)."""
+    items: tuple[object, ...]
+    if isinstance(exact_in, str):
+        items = (exact_in,)
+    elif isinstance(exact_in, (list, tuple)):
+        items = tuple(exact_in)
+    else:
+        items = (exact_in,)
+    names = {n for n in items if isinstance(n, str) and n in FORMATS}
+    if not items or len(names) != len(set(items)):
+        raise UnknownOptionError(
+            "exact_in", exact_in, f"must be one of {sorted(FORMATS)} or a sequence of them"
+        )
+    return tuple(sorted(names, key=lambda n: (get_format(n).precision, n)))
+
+
+def _label(dts: tuple[str, ...]) -> str:
+    return dts[0] if len(dts) == 1 else "+".join(dts)
 
 
 def _check_int(name: str, value: object, low: int) -> int:
@@ -69,7 +101,7 @@ def quadratics(
     max_dim: int = 8,
     max_condition: float = 1e3,
     spectrum: Spectrum = "loguniform",
-    exact_in: str = "float32",
+    exact_in: str | Sequence[str] = "float32",
 ) -> st.SearchStrategy[Quadratic]:
     """Positive definite quadratics with a controlled condition number, exact in ``exact_in``.
 
@@ -84,20 +116,22 @@ def quadratics(
     spectrum : {"loguniform", "wishart", "two_cluster"}
         Eigenvalues log-uniform in [1, kappa]; those of X^T X / d (X Gaussian, rescaled to
         [1, kappa]); or two tight clusters at 1 and kappa.
-    exact_in : {"float16", "bfloat16", "float32", "float64"}
-        Every entry of H and w0 is representable in this format.
+    exact_in : {"float16", "bfloat16", "float32", "float64"} or a sequence of them
+        Every entry of H and w0 is representable in this format (in each of them: pass every
+        dtype under test, e.g. ``("float16", "bfloat16")``, neither of which holds the other).
     """
     dt = _check_dtype(exact_in)
+    name = _label(dt)
     lo = _check_int("min_dim", min_dim, 1)
     hi = _check_int("max_dim", max_dim, lo)
     if not isinstance(max_condition, (int, float)) or not max_condition >= 1:
         raise InvalidPrecisionError("max_condition", max_condition, "must be a number >= 1")
-    u = get_format(dt).unit_roundoff
+    u = max(get_format(n).unit_roundoff for n in dt)
     if max_condition * hi * u >= 0.25:
         raise InvalidPrecisionError(
             "max_condition",
             max_condition,
-            f"too large for exact_in={dt!r} at max_dim={hi}: rounding H to {dt} (unit roundoff "
+            f"too large for exact_in={name!r} at max_dim={hi}: rounding H to {name} (unit roundoff "
             f"{u:.3g}) could make it indefinite; need max_condition * max_dim * u < 1/4",
         )
     if spectrum not in ("loguniform", "wishart", "two_cluster"):
@@ -128,7 +162,7 @@ def quadratics(
         H = _round_to((M + M.T) / 2.0, dt)
         w = rng.standard_normal(d)
         w0 = _round_to(w / np.linalg.norm(w), dt)
-        assume(bool(np.any(w0)))
+        assume(bool(np.any(w0)) and _exact_in_all(H, dt) and _exact_in_all(w0, dt))
         try:
             return Quadratic(H, w0)
         except NotPositiveDefiniteError:  # pragma: no cover - excluded by the condition cap
@@ -139,7 +173,10 @@ def quadratics(
 
 
 def step_sizes(
-    problem: Quadratic | LeastSquares, *, regime: Regime = "any", exact_in: str = "float32"
+    problem: Quadratic | LeastSquares,
+    *,
+    regime: Regime = "any",
+    exact_in: str | Sequence[str] = "float32",
 ) -> st.SearchStrategy[float]:
     """Step sizes for ``problem`` in a regime of Theorem 3, exact in ``exact_in``.
 
@@ -148,13 +185,14 @@ def step_sizes(
     certified L and alpha after rounding (values that round across a boundary are rejected).
     """
     dt = _check_dtype(exact_in)
+    if not isinstance(problem, (Quadratic, LeastSquares)):
+        raise UnknownOptionError("problem", problem, "must be a Quadratic or a LeastSquares")
     if regime not in ("vanishing", "explosion", "near_optimal", "any"):
         raise UnknownOptionError(
             "regime", regime, "must be 'vanishing', 'explosion', 'near_optimal' or 'any'"
         )
     enc = problem.spectral_enclosures()
     L_lo, L_hi = enc["L"].lower, enc["L"].upper
-    a_hi = enc["alpha"].upper
     L = float(enc["L"].mid)
     alpha = float(enc["alpha"].mid)
     ranges = {
@@ -176,7 +214,7 @@ def step_sizes(
     return (
         st.floats(a, b)
         .map(lambda x: float(_round_to(np.array(x), dt)))
-        .filter(lambda x: a <= x <= b and ok(x) and (regime != "near_optimal" or a_hi >= 0))
+        .filter(lambda x: a <= x <= b and ok(x) and _exact_in_all(np.array(x), dt))
     )
 
 
@@ -200,7 +238,7 @@ def least_squares_tasks(
     n_train: int,
     n_valid: int | None = None,
     sigma: float = 1.0,
-    exact_in: str = "float32",
+    exact_in: str | Sequence[str] = "float32",
 ) -> st.SearchStrategy[tuple[LeastSquares, LeastSquares | None]]:
     """Noisy least-squares tasks of paper notes §2.4: (train, valid-or-None), exact in ``exact_in``.
 
@@ -222,6 +260,7 @@ def least_squares_tasks(
         def sample(n: int) -> LeastSquares:
             X = _round_to(rng.standard_normal((n, dd)), dt)
             y = _round_to(X @ w_star + sigma * rng.standard_normal(n), dt)
+            assume(_exact_in_all(X, dt) and _exact_in_all(y, dt))
             return LeastSquares(X, y)
 
         return sample(nt), None if nv is None else sample(nv)

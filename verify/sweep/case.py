@@ -1,0 +1,164 @@
+"""One sweep case: a pure function from a case spec to a result record.
+
+:func:`run_case` builds the problem from its spec, runs the backend, computes the certified
+meta-gradient and classifies the result (:func:`verify.compare.classify`). Every field of the
+record except :data:`NONDETERMINISTIC_FIELDS` (wall time, worker) is a function of the spec
+alone: the same spec gives the same record on any worker, in any run. Across machines this
+holds as long as numpy builds the same problem from its seed (its random generator is
+portable; the float64 products and QR factorization that form H come from BLAS/LAPACK): the
+problem's fingerprint is part of the record, so a difference would show. Floats that are
+results are stored as exact hex strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Mapping
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from ..errors import L2LError
+from .grid import build_problem, case_id
+
+__all__ = ["FIELDS", "NONDETERMINISTIC_FIELDS", "STATUSES", "deterministic", "run_case"]
+
+#: Record fields and their types (``str``, ``int``, ``float``); every field may be None
+#: except ``id`` and ``status``.
+FIELDS: dict[str, type] = {
+    "id": str,
+    "problem": str,  # canonical JSON of the problem spec
+    "d": int,
+    "fingerprint": str,  # SHA-256 of the problem's exact data (first 16 hex digits)
+    "eta": str,  # hex float, exactly the step size used
+    "t": int,
+    "objective": str,
+    "backend": str,
+    "dtype": str,
+    "exact_in": str,  # comma-separated formats every input is exact in
+    "precision_bits": int,
+    "L": str,  # certified L rounded to float64 (hex)
+    "alpha": str,
+    "eta_over_2_L": float,  # eta / (2/L), for plotting regime maps
+    "status": str,
+    "error": str,
+    "grad": str,  # the backend's meta-gradient (hex, exact)
+    "value": str,  # the backend's meta-objective (hex, exact)
+    "truth": str,  # certified F'(eta) rounded once to dtype (hex)
+    "truth_rel_radius": float,
+    "outcome": str,
+    "ulps": float,
+    "bits": float,
+    "rel_u": float,
+    "tolerance": float,
+    "known_failure": str,
+    "elapsed_s": float,
+    "worker": str,
+}
+#: Fields that depend on when and where the case ran, not on the spec.
+NONDETERMINISTIC_FIELDS: tuple[str, ...] = ("elapsed_s", "worker")
+#: ``ok``: classified; ``unsupported``: the backend does not support this combination
+#: (e.g. ``stable`` at float16); ``error``: the truth could not be certified or the input is
+#: outside the objective's domain (the message is in ``error``).
+STATUSES: tuple[str, ...] = ("ok", "unsupported", "error")
+
+
+def deterministic(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a record that is a function of its case spec alone."""
+    return {k: v for k, v in record.items() if k not in NONDETERMINISTIC_FIELDS}
+
+
+@lru_cache(maxsize=4096)
+def _truth(
+    problem_json: str, exact_in: tuple[str, ...], eta_hex: str, t: int, objective: str, bits: int
+) -> Any:
+    from .. import truth
+
+    q = build_problem(json.loads(problem_json), exact_in)
+    return truth.meta_gradient(
+        q, Fraction(float.fromhex(eta_hex)), t, objective=objective, rel_tol=Fraction(1, 2**bits)
+    )
+
+
+def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Evaluate one case and return its record (see :data:`FIELDS`).
+
+    Parameters
+    ----------
+    spec : dict
+        A case spec from :func:`verify.sweep.grid.expand`.
+
+    Returns
+    -------
+    dict
+        ``status="ok"`` with the outcome class and error metrics; ``"unsupported"`` or
+        ``"error"`` with the message when the backend or the certified truth refuses the case
+        (a typed :class:`~verify.errors.L2LError`). Any other exception propagates: it is a
+        bug, and the sweep reports it without writing a record (a rerun retries the case).
+
+    Guarantee
+    ---------
+    ``truth`` is the certified enclosure of F'(eta) (relative radius <= 2^-precision_bits),
+    correctly rounded once to ``dtype``; ``ulps`` and ``bits`` are exact distances in
+    ``dtype`` (:func:`verify.compare.accuracy`).
+    """
+    from ..backprop import UnsupportedOptionError, meta_gradient, sensitivity
+    from ..compare import accuracy, classify, tolerance
+    from ..known_failures import lookup
+
+    started = time.perf_counter()
+    exact_in = tuple(spec["exact_in"])
+    problem_json = json.dumps(spec["problem"], sort_keys=True, separators=(",", ":"))
+    eta = float.fromhex(spec["eta"])
+    t, objective = int(spec["t"]), str(spec["objective"])
+    backend, dtype = str(spec["backend"]), str(spec["dtype"])
+    rec: dict[str, Any] = dict.fromkeys(FIELDS)
+    rec.update(
+        id=case_id(spec),
+        problem=problem_json,
+        eta=eta.hex(),
+        t=t,
+        objective=objective,
+        backend=backend,
+        dtype=dtype,
+        exact_in=",".join(exact_in),
+        precision_bits=int(spec["precision_bits"]),
+    )
+    q = build_problem(spec["problem"], exact_in)
+    rec.update(
+        d=q.d,
+        fingerprint=q.fingerprint[:16],
+        L=q.L.hex(),
+        alpha=q.alpha.hex(),
+        eta_over_2_L=eta * q.L / 2,
+    )
+    try:
+        res = meta_gradient(q, eta, t, objective=objective, dtype=dtype, backend=backend)
+        enc = _truth(problem_json, exact_in, rec["eta"], t, objective, rec["precision_bits"])
+    except UnsupportedOptionError as exc:
+        rec.update(status="unsupported", error=str(exc))
+    except L2LError as exc:
+        rec.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    else:
+        sens = sensitivity(q, eta, t, objective=objective)[0]
+        acc = accuracy(float(res.grad), enc, dtype)
+        kf = lookup(backend, dtype, objective, q, eta, t)
+        rec.update(
+            status="ok",
+            grad=float(res.grad).hex(),
+            value=float(res.value).hex(),
+            truth=acc.truth_rounded.hex(),
+            truth_rel_radius=enc.rel_radius(),
+            outcome=classify(res, enc, sens=sens).value,
+            ulps=acc.ulps,
+            bits=acc.bits,
+            rel_u=acc.rel_u,
+            tolerance=tolerance(res, sens),
+            known_failure=None if kf is None else kf.name,
+        )
+    rec["elapsed_s"] = time.perf_counter() - started
+    rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"
+    return rec

@@ -1,0 +1,245 @@
+"""Running a sweep: serially, on a local Dask cluster, or on an existing Dask scheduler.
+
+The driver expands the grid, drops the cases whose ids are already in the results file
+(resume), submits the rest as pure tasks (:func:`verify.sweep.case.run_case`) keyed by their
+case id, and writes each record as its task completes -- the driver is the only writer, so a
+worker that dies mid-case loses nothing but that case's computation, which Dask reschedules on
+another worker. A progress bar on stderr shows cases done and failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..compare import Outcome
+from ..errors import ShapeMismatchError
+from .case import run_case
+from .grid import CaseSpec, Grid, case_id, expand, load_grid
+from .store import ResultWriter, finished_ids
+
+__all__ = ["Progress", "SweepSummary", "run_sweep"]
+
+_FAILURES = frozenset(o.value for o in Outcome if o.is_failure)
+
+
+@dataclass
+class SweepSummary:
+    """What one invocation of :func:`run_sweep` did.
+
+    Attributes
+    ----------
+    total : int
+        Cases in the grid.
+    skipped : int
+        Cases already in the results file (not recomputed).
+    done : int
+        Cases computed and recorded by this run.
+    failed : int
+        Of those, records whose outcome is a failure class (nan, overflow, underflow,
+        silently_wrong) -- data about the backends, not errors of the sweep.
+    errors : int
+        Cases whose task raised (a bug, or a worker lost too often): no record written, a
+        rerun retries them. The messages are in ``messages``.
+    elapsed_s : float
+    out : Path
+    """
+
+    total: int
+    skipped: int
+    done: int = 0
+    failed: int = 0
+    errors: int = 0
+    elapsed_s: float = 0.0
+    out: Path = Path()
+    messages: list[str] = field(default_factory=list)
+
+
+class Progress:
+    """A plain-text progress bar on a stream: cases done / total, failed, errors, rate.
+
+    On a terminal the bar is redrawn in place (at most every 0.2 s); elsewhere (logs, CI) a
+    line is printed at every 10% of the work.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, total: int, skipped: int, stream: TextIO | None) -> None:
+        self.total, self.skipped, self.stream = total, skipped, stream
+        self.started = time.perf_counter()
+        self._last_draw = 0.0
+        self._last_decile = -1
+        self._last_text = ""
+        self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
+
+    def line(self, done: int, failed: int, errors: int) -> str:
+        """The current bar as text."""
+        n = self.total - self.skipped
+        frac = 1.0 if n == 0 else done / n
+        filled = int(self.WIDTH * frac)
+        rate = done / max(time.perf_counter() - self.started, 1e-9)
+        return (
+            f"sweep [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{n} cases"
+            f" ({self.skipped} already done) | {failed} failed | {errors} errors"
+            f" | {rate:.1f} cases/s"
+        )
+
+    def update(self, done: int, failed: int, errors: int, *, final: bool = False) -> None:
+        """Redraw if due (always when ``final``)."""
+        if self.stream is None:
+            return
+        n = self.total - self.skipped
+        now = time.perf_counter()
+        if self._tty:
+            if final or now - self._last_draw >= 0.2:
+                self.stream.write("\r" + self.line(done, failed, errors))
+                if final:
+                    self.stream.write("\n")
+                self.stream.flush()
+                self._last_draw = now
+            return
+        decile = 10 if n == 0 else 10 * (done + errors) // n
+        state = f"{done}/{failed}/{errors}"
+        if (final or decile > self._last_decile) and state != self._last_text:
+            self._last_decile, self._last_text = decile, state
+            self.stream.write(self.line(done, failed, errors) + "\n")
+            self.stream.flush()
+
+
+def run_sweep(
+    grid: Grid | str | Path,
+    out: str | Path,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    limit: int | None = None,
+    stream: TextIO | None = sys.stderr,
+    case_fn: Callable[[CaseSpec], dict[str, Any]] = run_case,
+) -> SweepSummary:
+    """Evaluate every case of ``grid`` not yet in ``out``, appending one record per case.
+
+    Parameters
+    ----------
+    grid : Grid or path
+        A parsed grid or a grid TOML file (:func:`verify.sweep.grid.load_grid`).
+    out : path
+        Results file: ``*.jsonl`` or a ``*.parquet`` dataset directory
+        (:mod:`verify.sweep.store`). Cases already in it are skipped (resume).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:port``). Default: a local Dask
+        cluster of ``workers`` processes, one thread each.
+    workers : int, optional
+        Local cluster size (default: the number of CPUs, at most 4); ``0`` runs the cases in
+        this process without Dask. With ``scheduler``: wait until that many workers are
+        connected before submitting.
+    limit : int, optional
+        Compute at most this many new cases, then stop (the rest is left for a resume).
+    stream : text stream or None
+        Where the progress bar goes (default stderr; None: silent).
+    case_fn : callable
+        The case function (default :func:`verify.sweep.case.run_case`); must be pure and, for
+        Dask, importable by the workers.
+
+    Returns
+    -------
+    SweepSummary
+    """
+    if not isinstance(grid, Grid):
+        grid = load_grid(grid)
+    for name, value in (("workers", workers), ("limit", limit)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise ShapeMismatchError(name, value, "must be an integer >= 0")
+    out = Path(out)
+    started = time.perf_counter()
+    cases = expand(grid)
+    done_ids = finished_ids(out)
+    todo = [c for c in cases if case_id(c) not in done_ids]
+    summary = SweepSummary(total=len(cases), skipped=len(cases) - len(todo), out=out)
+    if limit is not None:
+        todo = todo[:limit]
+    progress = Progress(summary.total, summary.skipped, stream)
+    if limit is not None:
+        progress.total = summary.skipped + len(todo)
+    progress.update(0, 0, 0)
+    with ResultWriter(out) as writer:
+
+        def record(rec: dict[str, Any]) -> None:
+            writer.append(rec)
+            summary.done += 1
+            summary.failed += rec.get("outcome") in _FAILURES
+            progress.update(summary.done, summary.failed, summary.errors)
+
+        def error(spec: CaseSpec, exc: BaseException) -> None:
+            summary.errors += 1
+            summary.messages.append(f"case {case_id(spec)}: {type(exc).__name__}: {exc}")
+            progress.update(summary.done, summary.failed, summary.errors)
+
+        if not todo:
+            pass
+        elif workers == 0 and scheduler is None:
+            for spec in todo:
+                try:
+                    rec = case_fn(spec)
+                except Exception as exc:  # a bug in one case must not stop the sweep
+                    error(spec, exc)
+                else:
+                    record(rec)
+        else:
+            _run_dask(todo, scheduler, workers, case_fn, record, error)
+    progress.update(summary.done, summary.failed, summary.errors, final=True)
+    summary.elapsed_s = time.perf_counter() - started
+    return summary
+
+
+def _run_dask(
+    todo: Sequence[CaseSpec],
+    scheduler: str | None,
+    workers: int | None,
+    case_fn: Callable[[CaseSpec], dict[str, Any]],
+    record: Callable[[dict[str, Any]], None],
+    error: Callable[[CaseSpec, BaseException], None],
+) -> None:
+    import importlib
+    import os
+
+    # distributed is untyped: used through Any
+    dd: Any = importlib.import_module("distributed")
+    Client, LocalCluster, as_completed = dd.Client, dd.LocalCluster, dd.as_completed
+
+    cluster: Any = None
+    if scheduler is None:
+        n = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
+        cluster = LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        client = Client(cluster)
+    else:
+        client = Client(scheduler, timeout="30s")
+        if workers:
+            client.wait_for_workers(workers, timeout=120)
+    try:
+        keys = [f"l2l-case-{case_id(c)}" for c in todo]
+        futures = client.map(case_fn, list(todo), key=keys, pure=False)
+        spec_of = {f.key: s for f, s in zip(futures, todo, strict=True)}
+        for fut, result in as_completed(futures, with_results=True, raise_errors=False):
+            if fut.status == "error" or isinstance(result, BaseException):
+                exc = result if isinstance(result, BaseException) else RuntimeError(fut.status)
+                error(spec_of[fut.key], exc)
+            else:
+                record(result)
+            fut.release()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

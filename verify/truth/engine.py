@@ -81,6 +81,12 @@ def _arb_matrix(problem: Problem, name: str) -> Any:
     return _cached(problem, ("mat", name), lambda: arb_mat(getattr(problem, name).tolist()))
 
 
+def _hessian(problem: Problem, prec: int) -> Any:
+    """Enclosure of the exact H at ``prec``, built once per problem and precision (for least
+    squares it is the product X^T X / n: too costly to repeat for every (eta, t))."""
+    return _cached(problem, ("hessian", prec), lambda: exact_hessian_arb(problem, prec))
+
+
 def _problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]:
     """(w0, b) as Arb column vectors (b None when zero); b is a ball for least squares."""
     return _cached(problem, ("vectors", prec), lambda: _make_problem_vectors(problem, prec))  # type: ignore[no-any-return]
@@ -202,7 +208,7 @@ def _minimizer(problem: Problem, b: Any, prec: int) -> Any | None:
 
         with ctx.workprec(prec):
             try:
-                return exact_hessian_arb(problem, prec).solve(b)
+                return _hessian(problem, prec).solve(b)
             except ZeroDivisionError:  # singular, or not proven nonsingular at this precision
                 return None
 
@@ -288,7 +294,7 @@ def _shifted_loss_derivatives(
     f(w* + e) = f(w*) + e^T H e / 2 exactly (the gradient vanishes at w*), so the gradient
     H w_t - b is evaluated as H e: no cancellation between H w_t and b.
     """
-    H = exact_hessian_arb(problem, prec)
+    H = _hessian(problem, prec)
     _, b = _problem_vectors(problem, prec)
     wstar = _minimizer(problem, b, prec)
     if isinstance(problem, LeastSquares):
@@ -315,7 +321,7 @@ def _trajectory_power(
     d = problem.d
     with ctx.workprec(prec):
         e = _eta_arb(eta)
-        H = exact_hessian_arb(problem, prec)
+        H = _hessian(problem, prec)
         w0, b = _problem_vectors(problem, prec)
         nb = order + 1
         n = nb * d + 1

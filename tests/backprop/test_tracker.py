@@ -8,15 +8,21 @@ zero after a zero row). The oracle below applies the documented definitions one 
 from __future__ import annotations
 
 import math
+from unittest import mock
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from verify.backprop import reference
 from verify.backprop.reference import BLOCK, _Tracker
+from verify.floats import get_format
 
-# magnitudes that exercise every branch: zero, a float32 subnormal, normal values, inf, NaN
-PALETTE = [0.0, 1e-45, 1.5, -2.25, 3.0e38, math.inf, -math.inf, math.nan]
+# magnitudes that exercise every branch: zero, subnormals (float64: 5e-324; float32: 1e-45 and
+# 1e-40, also a bfloat16 one; float16: 6e-8), normal values, inf, NaN -- rounded to each dtype
+PALETTE = [0.0, 5e-324, 1e-45, 1e-40, 6e-8, 1.5, -2.25, 3.0e38, math.inf, -math.inf, math.nan]
+#: the tracker reads magnitudes through the bit patterns of the dtype, so every width is drawn
+DTYPES = ["float16", "bfloat16", "float32", "float64"]
 
 
 def _oracle(steps: list[np.ndarray]) -> dict[str, list[float]]:
@@ -62,17 +68,17 @@ def step_sequences(draw: st.DrawFn) -> list[np.ndarray]:
     cells = st.sampled_from(PALETTE)
     steps = []
     current = [[draw(cells) for _ in range(d)] for _ in range(G)]
+    dtype = get_format(draw(st.sampled_from(DTYPES))).numpy_dtype()
     aligned = draw(st.booleans())  # switch exactly at block boundaries (the fast paths' edges)
     for k in range(n):
         if (k % BLOCK == 0) if aligned else draw(st.integers(0, 9)) == 0:
             current = [[draw(cells) for _ in range(d)] for _ in range(G)]
-        steps.append(np.array(current, dtype=np.float32))
+        with np.errstate(over="ignore"):  # 3e38 -> inf in float16 is part of the palette
+            steps.append(np.array(current, dtype=np.float64).astype(dtype))
     return steps
 
 
-@settings(max_examples=300)  # cheap (milliseconds each); block-edge cases need many draws
-@given(steps=step_sequences())
-def test_tracker_matches_row_by_row_definitions(steps: list[np.ndarray]) -> None:
+def _check(steps: list[np.ndarray]) -> None:
     tracker = _Tracker(steps[0].shape[0])
     for k, X in enumerate(steps):
         tracker.see(k, X)
@@ -81,3 +87,25 @@ def test_tracker_matches_row_by_row_definitions(steps: list[np.ndarray]) -> None
     for name, values in want.items():
         got = getattr(tracker, name).tolist()
         assert got == values, f"{name}: tracker {got} != definition {values}"
+
+
+@settings(max_examples=300)  # cheap (milliseconds each); block-edge cases need many draws
+@given(steps=step_sequences())
+def test_tracker_matches_row_by_row_definitions(steps: list[np.ndarray]) -> None:
+    _check(steps)
+
+
+def _flushing_row_sums(rows: np.ndarray) -> np.ndarray:
+    """Row sums as a BLAS running with flush-to-zero / denormals-are-zero would give them."""
+    tiny = math.ldexp(1.0, get_format(rows.dtype.name).emin)  # smallest normal
+    flushed = np.where(rows < tiny, 0, rows).astype(rows.dtype)
+    return flushed @ np.ones(rows.shape[1], dtype=rows.dtype)
+
+
+@settings(max_examples=100)
+@given(steps=step_sequences())
+def test_tracker_does_not_trust_a_flushing_blas(steps: list[np.ndarray]) -> None:
+    """The tracker finds all-zero rows through row sums; a sum of 0 is re-checked exactly, so a
+    BLAS that treats subnormals as zero cannot turn a subnormal row into an underflow."""
+    with mock.patch.object(reference, "_row_sums", _flushing_row_sums):
+        _check(steps)

@@ -77,12 +77,22 @@ class _Tracker:
         a = self._buf[:, :n]  # (G, n, d): contiguous per step size when n == BLOCK
         np.abs(a, out=a)
         flat = a.reshape(a.shape[0], -1)
-        mx = flat.max(axis=1).astype(np.float64)  # NaN when the block holds a NaN
-        mn = flat.min(axis=1).astype(np.float64)
-        clean = np.isfinite(mx) & (mn > 0)
+        # magnitudes order like their bit patterns read as unsigned integers, with every NaN
+        # above +inf: one integer maximum and minimum per step size say whether the block
+        # holds a NaN (max above inf), an inf, a zero (min 0) or only NaN (min above inf)
+        ut = _UINT[flat.dtype.itemsize]
+        bits = flat.view(ut)
+        inf_bits = np.array(np.inf, dtype=flat.dtype).view(ut)
+        umax = bits.max(axis=1)
+        umin = bits.min(axis=1)
+        mx = umax.view(flat.dtype).astype(np.float64)  # NaN when the block holds a NaN
+        finite = umax < inf_bits
+        clean = finite & (umin > 0)
         # clean blocks: every entry finite and nonzero, so no first-failure step can change
         self.maxv[clean] = np.maximum(self.maxv[clean], mx[clean])
-        self.minv[clean] = np.minimum(self.minv[clean], mn[clean])
+        self.minv[clean] = np.minimum(
+            self.minv[clean], umin[clean].view(flat.dtype).astype(np.float64)
+        )
         first_block = self.nonzero is None
         if self.nonzero is None:
             self.nonzero = np.ones(a.shape[0], dtype=bool)
@@ -93,20 +103,49 @@ class _Tracker:
         settled = self.nan[dirty] >= 0
         if settled.any():
             gone = dirty[settled]
-            all_nan = np.isnan(flat[gone]).all(axis=1)
+            all_nan = umin[gone] > inf_bits
             dirty = np.concatenate([dirty[~settled], gone[~all_nan]])
         # likewise a block that is zero throughout after a zero row (an underflow recorded,
         # or zero data): the usual fate of a vanishing trajectory
         quiet = (mx[dirty] == 0) & ~self.nonzero[dirty]
         dirty = dirty[~quiet]
-        if dirty.size:
-            self._inspect_steps(dirty, ks, a[dirty].transpose(1, 0, 2), first_block)
+        # finite blocks holding zeros (no NaN, no inf): only magnitudes and all-zero rows
+        # matter -- the usual state of a trajectory stuck among subnormals and zeros
+        zeros = dirty[finite[dirty]]
+        if zeros.size:
+            self._inspect_zeros(zeros, ks, a[zeros], mx[zeros], first_block)
+        rest = dirty[~finite[dirty]]
+        if rest.size:
+            self._inspect_steps(rest, ks, a[rest].transpose(1, 0, 2), first_block)
+
+    def _underflows(self, idx: Any, ks: Any, nonzero: Any, first_block: bool) -> None:
+        """Record underflows (a row that is all zero after one that was not) from ``nonzero``
+        (n, len(idx)); the first row ever seen has no predecessor (a zero there is the data)."""
+        assert self.nonzero is not None
+        before = nonzero[:1] if first_block else self.nonzero[idx][None, :]
+        prev = np.concatenate([before, nonzero[:-1]])
+        self.under[idx] = self._first(prev & ~nonzero, ks, self.under[idx])
+        self.nonzero[idx] = nonzero[-1]
+
+    def _inspect_zeros(self, idx: Any, ks: Any, a: Any, mx: Any, first_block: bool) -> None:
+        """Blocks of the step sizes ``idx`` that are finite but hold zeros; ``a`` is
+        (len(idx), n, d) abs, ``mx`` their flat maxima."""
+        self.maxv[idx] = np.maximum(self.maxv[idx], mx)
+        self.minv[idx] = np.minimum(self.minv[idx], _min_positive(a.reshape(a.shape[0], -1)))
+        # rows with a positive sum hold a positive entry whatever the summation order or
+        # the BLAS's subnormal mode (entries are finite and >= 0); a matrix-vector product
+        # sums them ~5x faster than a per-row maximum, which settles only the zero sums
+        rows = a.reshape(-1, a.shape[2])
+        if a.dtype in _MATMUL_KEEPS:
+            nonzero = _row_sums(rows) > 0
+            unsure = np.flatnonzero(~nonzero)
+            nonzero[unsure] = rows[unsure].max(axis=1) > 0
+        else:
+            nonzero = rows.max(axis=1) > 0
+        self._underflows(idx, ks, nonzero.reshape(a.shape[:2]).T, first_block)
 
     def _inspect_steps(self, idx: Any, ks: Any, a: Any, first_block: bool) -> None:
-        """Step-by-step inspection of the step sizes ``idx``; ``a`` is (n, len(idx), d) abs.
-
-        An underflow is a row that is all zero after a row that was not; the first row ever
-        seen has no predecessor (a zero there is the data, not an underflow)."""
+        """Step-by-step inspection of the step sizes ``idx``; ``a`` is (n, len(idx), d) abs."""
         # one reduction pass per row; rows holding NaN, inf or zeros are revisited
         # individually, and only while it can change a recorded value
         mx = a.max(axis=2).astype(np.float64)  # NaN when the row holds a NaN
@@ -126,25 +165,58 @@ class _Tracker:
             sub = a[redo].astype(np.float64)
             finite_max[redo] = np.where(np.isfinite(sub), sub, 0.0).max(axis=1)
         self.maxv[idx] = np.maximum(self.maxv[idx], finite_max.max(axis=0))
-        amin = np.min(a, axis=2, where=a > 0, initial=np.inf).astype(np.float64)
-        self.minv[idx] = np.minimum(self.minv[idx], amin.min(axis=0))
-        nonzero = (finite_max > 0) | nanmask | infmask
-        assert self.nonzero is not None
-        before = nonzero[:1] if first_block else self.nonzero[idx][None, :]
-        prev = np.concatenate([before, nonzero[:-1]])
-        self.under[idx] = self._first(prev & ~nonzero, ks, self.under[idx])
-        self.nonzero[idx] = nonzero[-1]
+        per_row = _min_positive(a.transpose(1, 0, 2).reshape(a.shape[1], -1))
+        self.minv[idx] = np.minimum(self.minv[idx], per_row)
+        self._underflows(idx, ks, (finite_max > 0) | nanmask | infmask, first_block)
 
 
-def _mm(A: Any, B: Any) -> Any:
-    """A @ B kept in A's dtype.
+def _row_sums(rows: Any) -> Any:
+    """Row sums of a 2-D float array by one matrix-vector product (BLAS for float32/64)."""
+    return rows @ np.ones(rows.shape[1], dtype=rows.dtype)
+
+
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _min_positive(a: Any) -> Any:
+    """Row minima over the positive entries of a 2-D array of magnitudes (float64; inf for a
+    row without one). NaN entries are skipped, like zeros.
+
+    Nonnegative IEEE floats order like their bit patterns read as unsigned integers, so
+    subtracting 1 from the bits (zero wraps to the largest integer) makes one integer minimum
+    find the smallest positive entry; patterns above +inf's are NaN. Two passes over the
+    data, where a masked ``min(where=a > 0)`` is ~40x slower.
+    """
+    ut = _UINT[a.dtype.itemsize]
+    bits = np.ascontiguousarray(a).view(ut)
+    low = (bits - ut(1)).min(axis=1) + ut(1)  # 0 back when the row is all zero
+    inf_bits = np.array(np.inf, dtype=a.dtype).view(ut)
+    hit = (low != 0) & (low <= inf_bits)
+    # rows whose only nonzero entries are NaN are left at inf too
+    out = np.full(a.shape[0], np.inf)
+    out[hit] = low[hit].view(a.dtype).astype(np.float64)
+    return out
+
+
+def _mm(A: Any, B: Any, out: Any = None) -> Any:
+    """A @ B kept in A's dtype, written into ``out`` when given.
 
     numpy float16/float32/float64 matmul already returns the operands' dtype; ml_dtypes'
     bfloat16 matmul accumulates and returns float32, so it is rounded back once -- the
     behaviour of bfloat16 hardware with float32 accumulation.
     """
-    out = A @ B
-    return out if out.dtype == A.dtype else out.astype(A.dtype)
+    if A.dtype not in _MATMUL_KEEPS:
+        prod = (A @ B).astype(A.dtype)
+        if out is None:
+            return prod
+        out[...] = prod
+        return out
+    return np.matmul(A, B, out=out)
+
+
+#: dtypes whose numpy matmul returns the operands' dtype (checked by identity: ``dtype.name``
+#: is a Python-level property that costs more than a d = 100 matrix-vector product)
+_MATMUL_KEEPS = frozenset(np.dtype(n) for n in ("float16", "float32", "float64"))
 
 
 def _first(*ks: int) -> int | None:
@@ -202,29 +274,31 @@ def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
     homogeneous = not np.any(b)
     t = req.t
     with np.errstate(all="ignore"):
-        E = req.etas.reshape(G, 1).astype(dt)
+        # eta broadcast once to the full (G, d) shape: a broadcasting multiply costs twice a
+        # same-shape one at this size, and the products are the same roundings
+        E = np.ascontiguousarray(np.broadcast_to(req.etas.reshape(G, 1).astype(dt), (G, len(w0))))
         W = np.repeat(w0[None, :], G, axis=0)  # a fresh array: updated in place below
         fwd = _Tracker(G)
         adj = _Tracker(G)
         fwd.see(0, W)
-        grads: list[Any] = []
-        V = np.zeros_like(W)
         tmp = np.empty_like(W)
-        # the same operations as w - eta * g etc., written with out= so that no step allocates
-        # more than the stored g_k (the tracker copies what it inspects)
-        for k in range(1, t + 1):
-            g = _mm(W, H) if homogeneous else _mm(W, H) - b
-            if req.mode == "forward":
-                VH = _mm(V, H)
-                np.multiply(E, VH, out=VH)
-                np.subtract(V, VH, out=V)
+        # no step allocates: the same operations as w - eta * g etc., written with out=;
+        # reverse mode stores g_0 .. g_{t-1} in one (t, G, d) array (one large allocation
+        # instead of t small ones: the operating system maps it in huge pages)
+        stored = np.empty((t, *W.shape), dtype=dt) if req.mode == "reverse" else None
+        V = np.zeros_like(W)
+        VH = np.empty_like(W)
+        for k in range(t):
+            g = _mm(W, H, out=stored[k] if stored is not None else VH)
+            if not homogeneous:
+                np.subtract(g, b, out=g)
+            if stored is None:  # forward mode: the tangent first (it reads g_k)
+                np.subtract(V, np.multiply(E, _mm(V, H, out=tmp), out=tmp), out=V)
                 np.subtract(V, g, out=V)
-                adj.see(k, V)
-            else:
-                grads.append(g)
+                adj.see(k + 1, V)
             np.multiply(E, g, out=tmp)
             np.subtract(W, tmp, out=W)
-            fwd.see(k, W)
+            fwd.see(k + 1, W)
         HW = _mm(W, He)
         r = HW - be
         f = (W * HW).sum(axis=1) * dt.type(0.5) - (W * be).sum(axis=1) + ce
@@ -235,17 +309,17 @@ def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
         else:
             value = f
             scale = np.ones(G, dtype=dt)
-        if req.mode == "forward":
+        if stored is None:
             grad = (r * V).sum(axis=1) * scale
         else:
             bar = r * scale[:, None]
             adj.see(t, bar)
             grad = np.zeros(G, dtype=dt)
+            BH = VH
             for k in range(t - 1, -1, -1):
-                np.multiply(bar, grads[k], out=tmp)
-                grad = grad - tmp.sum(axis=1)
-                BH = _mm(bar, H)
-                np.multiply(E, BH, out=BH)
+                np.multiply(bar, stored[k], out=tmp)
+                np.subtract(grad, tmp.sum(axis=1), out=grad)
+                np.multiply(E, _mm(bar, H, out=BH), out=BH)
                 np.subtract(bar, BH, out=bar)
                 adj.see(k, bar)
     fwd.flush()

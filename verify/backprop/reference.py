@@ -48,10 +48,11 @@ class _Tracker:
         self._buf: Any = None
 
     def see(self, k: int, X: Any) -> None:
-        """Record (a copy of) the array of step ``k``; steps are seen in processing order."""
+        """Record the magnitudes of the array of step ``k`` (copied: the caller may reuse it);
+        steps are seen in processing order."""
         if self._buf is None:
             self._buf = np.empty((X.shape[0], BLOCK, *X.shape[1:]), dtype=X.dtype)
-        self._buf[:, len(self._ks)] = X
+        np.abs(X, out=self._buf[:, len(self._ks)])  # the copy and |.| in one pass
         self._ks.append(k)
         if len(self._ks) >= BLOCK:
             self.flush()
@@ -74,8 +75,7 @@ class _Tracker:
         ks = np.asarray(self._ks, dtype=np.int64)
         n = len(ks)
         self._ks = []
-        a = self._buf[:, :n]  # (G, n, d): contiguous per step size when n == BLOCK
-        np.abs(a, out=a)
+        a = self._buf[:, :n]  # (G, n, d) magnitudes: contiguous per step size when n == BLOCK
         flat = a.reshape(a.shape[0], -1)
         # magnitudes order like their bit patterns read as unsigned integers, with every NaN
         # above +inf: one integer maximum and minimum per step size say whether the block

@@ -5,6 +5,7 @@ Nothing here imports :mod:`verify.truth` (the systems under test are independent
 
 from __future__ import annotations
 
+import importlib
 import math
 import weakref
 from dataclasses import dataclass, field
@@ -311,6 +312,26 @@ def finish(
         req.eval_problem,
         variant,
     )
+
+
+def optional_import(module: str, backend: str, name: str) -> Any:
+    """Import an optional framework for ``backend``, or raise :class:`BackendUnavailableError`
+    naming the extra that installs it (``pip install 'l2l-verify[backend]'``)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            backend, f"{name} is not installed (pip install 'l2l-verify[{backend}]')"
+        ) from exc
+
+
+def importable(module: str, backend: str, name: str) -> bool:
+    """Whether :func:`optional_import` succeeds."""
+    try:
+        optional_import(module, backend, name)
+    except BackendUnavailableError:
+        return False
+    return True
 
 
 def reject(argument: str, value: Any, reason: str) -> ArgumentError:

@@ -20,27 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from ._common import BackendUnavailableError, Diagnostics, Request, problem_data, reject
+from ._common import Diagnostics, Request, importable, optional_import, problem_data, reject
 
 __all__ = ["jax_available", "run_jax"]
 
 
 def _jax() -> Any:
-    try:
-        return importlib.import_module("jax")
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "jax", "JAX is not installed (pip install 'l2l-verify[jax]')"
-        ) from exc
+    return optional_import("jax", "jax", "JAX")
 
 
 def jax_available() -> bool:
     """Whether ``backend="jax"`` can run (JAX importable)."""
-    try:
-        _jax()
-    except BackendUnavailableError:
-        return False
-    return True
+    return importable("jax", "jax", "JAX")
 
 
 @functools.lru_cache(maxsize=64)

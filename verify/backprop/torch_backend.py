@@ -12,12 +12,18 @@ with tensor hooks during ``backward()``. This module never imports :mod:`verify.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 
-from ._common import BackendUnavailableError, Diagnostics, Request, reject
+from ._common import (
+    BackendUnavailableError,
+    Diagnostics,
+    Request,
+    importable,
+    optional_import,
+    reject,
+)
 from .reference import _Tracker, diagnostics_from
 
 __all__ = ["run_torch", "torch_available"]
@@ -31,21 +37,12 @@ _TORCH_DTYPES = {
 
 
 def _torch() -> Any:
-    try:
-        return importlib.import_module("torch")
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            "torch", "PyTorch is not installed (pip install 'l2l-verify[torch]')"
-        ) from exc
+    return optional_import("torch", "torch", "PyTorch")
 
 
 def torch_available() -> bool:
     """Whether ``backend="torch"`` can run (PyTorch importable)."""
-    try:
-        _torch()
-    except BackendUnavailableError:
-        return False
-    return True
+    return importable("torch", "torch", "PyTorch")
 
 
 def _to_numpy(x: Any, dt: np.dtype[Any]) -> Any:

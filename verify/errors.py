@@ -27,6 +27,7 @@ __all__ = [
     "NotPositiveDefiniteError",
     "NotSymmetricError",
     "ShapeMismatchError",
+    "TrajectoryMemoryError",
     "UnknownOptionError",
     "UnsupportedOptionError",
     "ZeroLossError",
@@ -109,6 +110,14 @@ class UnsupportedOptionError(UnknownOptionError):
     """A known option that this backend does not support in combination with the others.
 
     (e.g. ``backend="stable"`` at ``dtype="float16"``, or ``backend="paper"`` with ``b != 0``.)
+    """
+
+
+class TrajectoryMemoryError(ArgumentError, MemoryError):
+    """Reverse mode cannot store the trajectory it needs (G x t x d entries) in memory.
+
+    ``argument`` is ``"t"``; the message gives the size and the alternatives (forward mode or
+    the stable backend, whose memory does not grow with t, or fewer step sizes per call).
     """
 
 

@@ -19,6 +19,7 @@ from verify.errors import (
     InvalidHorizonError,
     InvalidStepSizeError,
     ShapeMismatchError,
+    TrajectoryMemoryError,
     UnknownOptionError,
     ZeroLossError,
 )
@@ -219,3 +220,15 @@ def test_bad_arguments() -> None:
         meta_gradient(q, 0.1, 5, device="cuda")
     with pytest.raises(UnknownOptionError):
         meta_gradient(q, 0.1, 5, variant="sorted")
+
+
+def test_reverse_mode_refuses_a_trajectory_that_cannot_be_stored() -> None:
+    """Reverse mode keeps g_0 .. g_{t-1}: at t = 1e12 (d = 3, float64) that is 22 PiB, beyond
+    any address space, so the allocation fails at once -- with a typed error naming t, the
+    size, and the modes whose memory does not grow with t."""
+    q = Quadratic.random(3, seed=0)
+    with pytest.raises(TrajectoryMemoryError) as info:
+        meta_gradient(q, [0.01, 0.02, 0.03], 10**12, dtype="float64")
+    err = info.value
+    assert isinstance(err, MemoryError) and err.argument == "t" and err.value == 10**12
+    assert "GiB" in str(err) and "mode='forward'" in str(err)

@@ -114,6 +114,10 @@ def meta_gradient(
         float16, ``"paper"`` with b != 0).
     BackendUnavailableError
         When PyTorch or JAX is not installed (or the torch device is unusable).
+    TrajectoryMemoryError
+        ``backend="numpy"``, ``mode="reverse"``: the stored trajectory (t x G x d entries of
+        the dtype) cannot be allocated; forward mode and the stable backend need memory
+        independent of t.
 
     Accuracy
     --------

@@ -15,11 +15,13 @@ grid costs matrix-matrix products. This module never imports :mod:`verify.truth`
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from ..errors import TrajectoryMemoryError
 from ._common import Diagnostics, Request, check_dtype, problem_data
 
 __all__ = ["run_numpy"]
@@ -219,6 +221,22 @@ def _mm(A: Any, B: Any, out: Any = None) -> Any:
 _MATMUL_KEEPS = frozenset(np.dtype(n) for n in ("float16", "float32", "float64"))
 
 
+def _trajectory_store(t: int, shape: tuple[int, ...], dt: np.dtype[Any]) -> Any:
+    """The (t, G, d) array reverse mode keeps g_k in, or a typed error when it cannot exist."""
+    try:
+        return np.empty((t, *shape), dtype=dt)
+    except MemoryError as exc:  # numpy's _ArrayMemoryError
+        gib = t * math.prod(shape) * dt.itemsize / 2**30
+        raise TrajectoryMemoryError(
+            "t",
+            t,
+            f"reverse mode stores the trajectory: {t} steps x {shape[0]} step sizes x "
+            f"{shape[1]} entries of {dt} = {gib:.3g} GiB, which cannot be allocated here; "
+            "use mode='forward' or backend='stable' (memory independent of t), or fewer step "
+            "sizes per call",
+        ) from exc
+
+
 def _first(*ks: int) -> int | None:
     got = [int(k) for k in ks if k >= 0]
     return min(got) if got else None
@@ -285,7 +303,7 @@ def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
         # no step allocates: the same operations as w - eta * g etc., written with out=;
         # reverse mode stores g_0 .. g_{t-1} in one (t, G, d) array (one large allocation
         # instead of t small ones: the operating system maps it in huge pages)
-        stored = np.empty((t, *W.shape), dtype=dt) if req.mode == "reverse" else None
+        stored = _trajectory_store(t, W.shape, dt) if req.mode == "reverse" else None
         V = np.zeros_like(W)
         VH = np.empty_like(W)
         for k in range(t):

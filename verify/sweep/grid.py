@@ -59,6 +59,7 @@ from ..errors import (
     UnknownOptionError,
 )
 from ..floats import FORMATS, get_format, round_fraction
+from ..objectives import OBJECTIVES
 from ..problems import Quadratic
 
 __all__ = [
@@ -77,7 +78,6 @@ __all__ = [
 #: Version of the case-spec layout; part of every case id.
 SWEEP_FORMAT_VERSION = 1
 PROBLEM_KINDS: tuple[str, ...] = ("wishart", "wishart2", "spectrum")
-OBJECTIVES: tuple[str, ...] = ("log", "naive")
 #: Certified truth precision when the grid does not name one (relative radius 2^-80).
 DEFAULT_PRECISION_BITS = 80
 

@@ -5,23 +5,35 @@ and only then compared, so ulp distances are counted in the result's own format 
 3). Metrics (:func:`accuracy`): ulp distance in the dtype, bits of error log2(1 + ulps), and the
 relative error against the exact value in units of the dtype's unit roundoff u.
 
-Outcome classes (:func:`classify`) are exhaustive and exclusive; the first rule that applies
-wins:
+Outcome classes (:func:`judge_value`, the only place they are decided) are exhaustive and
+exclusive; the first rule that applies wins:
 
 1. ``nan`` -- the meta-gradient is NaN.
-2. ``overflow`` -- the meta-gradient is +-inf while the exact value rounds to a finite
-   number in the dtype (an infinite result equal to the rounded truth falls to rule 5).
+2. ``overflow`` -- the meta-gradient is +-inf while the exact value rounds to something else
+   in the dtype (an infinite result equal to the rounded truth is accurate, rule 5).
 3. ``silently_wrong`` -- the meta-gradient is exactly 0 while the objective value overflowed
    (f(w_t) = inf makes d log f = 1/f = 0: a plausible-looking zero, nothing warns).
-4. ``underflow`` -- the meta-gradient is 0 or subnormal while the exact value rounds to a
-   normal number, and the diagnostics show an intermediate that underflowed to zero (or the
-   loss f(w_t) rounded to 0).
-5. ``accurate`` -- within the derived tolerance (:data:`TOLERANCES`, :func:`tolerance`), or
-   at most 1 ulp from the correctly rounded truth.
-6. ``silently_wrong`` -- finite, beyond the tolerance, and with the wrong (certified) sign,
-   off by more than a factor of 2, or 0/subnormal without any flagged underflow.
-7. ``inaccurate`` -- everything else: finite, right sign, within a factor 2, beyond the
-   tolerance.
+4. ``silently_wrong`` -- a nonzero result whose sign is the opposite of the certified sign
+   of the exact value (``underflow`` if it is subnormal and the computation is known to have
+   underflowed). No error model excuses a wrong sign.
+5. ``accurate`` -- at most 1 ulp from the correctly rounded truth, or within the derived
+   error bound (:class:`ErrorBound`, :data:`TOLERANCES`), which is evaluated in log space so
+   that it exists at any magnitude (|F'| ~ 1e357 is judged like |F'| ~ 1).
+6. Results that are 0 or subnormal (|g| < smallest normal), beyond the bound:
+   ``underflow`` when something shows the computation underflowed (the diagnostics, or the
+   reported value F = -inf / f(w_t) = 0, see :func:`underflow_flag`) or when the exact value
+   rounds to +-0 in the dtype (a leftover of gradual underflow); otherwise
+   ``silently_wrong`` (a zero with no sign of underflow).
+7. ``silently_wrong`` -- a normal-size result where the exact value rounds to +-0 in the
+   dtype (a spurious value, e.g. a flushed-to-zero adjoint that stopped decaying), or one
+   off by more than a factor of 2 from the exact value.
+8. ``inaccurate`` -- everything else: finite, right sign, within a factor 2, beyond the
+   bound (or no bound exists).
+
+Truth that rounds to +-0 in the dtype: a result of +-0 is accurate (signed zeros
+coincide), as is the smallest subnormal of the right sign (1 ulp); a larger subnormal is an
+underflow artifact (rule 6), a normal-size value is silently wrong (rule 7) unless the
+bound admits it (cancellation: the exact value is tiny next to the terms it is made of).
 
 This module may import both :mod:`verify.truth` and :mod:`verify.backprop`.
 """
@@ -34,9 +46,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .backprop import BackpropResult, Sensitivity, sensitivity
+from .backprop import BackpropResult, Diagnostics, Sensitivity, sensitivity
 from .errors import ShapeMismatchError
-from .floats import FloatFormat, get_format
+from .floats import FloatFormat, format_real, get_format, ln_fraction
 from .truth.enclosure import Enclosure
 
 __all__ = [
@@ -44,15 +56,21 @@ __all__ = [
     "STEPWISE_BACKENDS",
     "TOLERANCES",
     "Accuracy",
+    "ErrorBound",
+    "Judgement",
     "Outcome",
     "Tolerance",
     "accuracy",
     "assert_meta_gradient_accurate",
+    "bound_of",
     "classify",
     "classify_all",
+    "error_bound",
     "horizon_amplification",
+    "judge_value",
     "tolerance",
     "ulp_distance",
+    "underflow_flag",
 ]
 
 
@@ -170,36 +188,117 @@ def horizon_amplification(backend: str, objective: str, t: int, sens: Sensitivit
     return 2.0 * t
 
 
-def tolerance(result: BackpropResult, sens: Sensitivity | None = None) -> float:
-    """Allowed absolute error of a scalar result (0 where the model claims nothing).
+@dataclass(frozen=True)
+class ErrorBound:
+    """The first-order error bound of one result, |F'_float - F'| <= rel * scale, in log space.
+
+    ``scale`` (the no-cancellation magnitude of F') is carried as its natural log, so a bound
+    exists for any magnitude: |F'| ~ 1e357 (beyond float64) is judged like |F'| ~ 1.
+
+    Attributes
+    ----------
+    dtype : str
+    rel : float or None
+        u * (condition-weighted operation count), see :class:`Tolerance`; ``None`` where the
+        first-order model gives no bound (rel > :data:`MODEL_LIMIT`, or not finite).
+    log_scale : float
+        ln(scale); ``-inf`` when scale = 0 (then only an exact result is within the bound).
+    """
+
+    dtype: str
+    rel: float | None
+    log_scale: float
+
+    @property
+    def exists(self) -> bool:
+        """Whether the model gives a bound at all."""
+        return self.rel is not None and not math.isnan(self.log_scale)
+
+    @property
+    def log_abs(self) -> float:
+        """ln of the absolute bound (``-inf`` for a zero bound, ``nan`` when none exists)."""
+        if not self.exists or self.rel == 0 or self.log_scale == -math.inf:
+            return -math.inf if self.exists else math.nan
+        return math.log(self.rel) + self.log_scale  # type: ignore[arg-type]
+
+    def absolute(self) -> float | None:
+        """The absolute bound as a float64 (``inf`` beyond float64's range; ``None``: none)."""
+        if not self.exists:
+            return None
+        la = self.log_abs
+        if la > 709.78:
+            return math.inf
+        return math.exp(la)
+
+    def admits(self, err: Fraction) -> bool:
+        """Whether an exact absolute error ``err`` >= 0 is within the bound (False: no bound)."""
+        if not self.exists:
+            return False
+        if err == 0:
+            return True
+        return ln_fraction(err) <= self.log_abs
+
+    def describe(self) -> str:
+        """The bound in words, any magnitude."""
+        if not self.exists:
+            return "none (the first-order model claims no accuracy here)"
+        la = self.log_abs
+        if la == -math.inf:
+            return "0 (exact)"
+        ab = self.absolute()
+        shown = f"{ab:.3g}" if ab is not None and 0 < ab < math.inf else f"2^{la / math.log(2):.1f}"
+        return f"{shown} (relative {self.rel:.3g} of the no-cancellation scale)"
+
+
+def error_bound(
+    dtype: str, backend: str, objective: str, t: int, d: int, sens: Sensitivity
+) -> ErrorBound:
+    """The :class:`ErrorBound` of a ``backend`` result in ``dtype`` at one point.
 
     The formulas are in :class:`Tolerance` (stepwise backprop and the paper's powers round
     the iterate itself, so they carry kappa_grad and kappa_aff; the stable closed form
-    rounds the modal data instead, so it carries kappa_data). Returns 0 when the relative
-    bound exceeds :data:`MODEL_LIMIT` (the first-order model no longer holds) or is not
-    finite; :func:`classify` then accepts only results within 1 ulp.
+    rounds the modal data instead, so it carries kappa_data).
 
     Accuracy
     --------
     First-order model (see :data:`TOLERANCES`): the condition numbers are float64 estimates,
-    not certified quantities.
+    not certified quantities. The scale is carried in log space, so the bound never
+    overflows into "no bound".
     """
-    if sens is None:
-        sens = _sensitivity_of(result)[0]
-    tol = TOLERANCES[get_format(result.dtype).name]
-    d = _dim(result)
-    h = horizon_amplification(result.backend, result.objective, result.t, sens)
+    fmt = get_format(dtype)
+    tol = TOLERANCES[fmt.name]
+    h = horizon_amplification(backend, objective, t, sens)
     steps = tol.k_horizon * h * math.sqrt(d) * sens.kappa_eta
-    if result.backend == "stable":
+    if backend == "stable":
         units = tol.k_sum * d * (sens.kappa_f + sens.kappa_data) + steps
     else:
         units = (tol.k_sum * d * max(sens.kappa_f, sens.kappa_grad) + steps) * sens.kappa_aff
     rel = tol.u * units
+    log_scale = sens.log_scale
+    if math.isnan(log_scale):  # a Sensitivity built by hand without log_scale
+        log_scale = math.log(sens.scale) if sens.scale > 0 else -math.inf
     if not rel <= MODEL_LIMIT:
-        # the first-order model has broken down: no accuracy is claimed beyond 1 ulp
-        return 0.0
-    val = rel * sens.scale
-    return val if math.isfinite(val) else 0.0
+        # the first-order model has broken down (condition x u > MODEL_LIMIT, e.g. every GD
+        # factor 1 - eta lambda_i cancels): no accuracy is claimed beyond 1 ulp
+        return ErrorBound(fmt.name, None, log_scale)
+    return ErrorBound(fmt.name, rel, log_scale)
+
+
+def tolerance(result: BackpropResult, sens: Sensitivity | None = None) -> float:
+    """Allowed absolute error of a scalar result as a float64 (0 where the model claims nothing).
+
+    A display value: ``inf`` when the bound is beyond float64's range, which
+    :class:`ErrorBound` (used for judging) still compares exactly in log space.
+
+    Accuracy
+    --------
+    First-order model (see :func:`error_bound`).
+    """
+    if sens is None:
+        sens = _sensitivity_of(result)[0]
+    b = error_bound(result.dtype, result.backend, result.objective, result.t, _dim(result), sens)
+    ab = b.absolute()
+    return 0.0 if ab is None else ab
 
 
 @dataclass(frozen=True)
@@ -325,39 +424,155 @@ def _sensitivity_of(result: BackpropResult) -> list[Sensitivity]:
     )
 
 
-def _classify_point(
-    result: BackpropResult, truth: Enclosure, dtype: str, sens: Sensitivity
-) -> tuple[Outcome, Accuracy, float]:
-    fmt = get_format(dtype)
-    g = float(result.grad)
+@dataclass(frozen=True)
+class Judgement:
+    """Outcome of one float meta-gradient, with its metrics, error bound and one-line reason."""
+
+    outcome: Outcome
+    accuracy: Accuracy
+    bound: ErrorBound
+    reason: str
+
+
+def underflow_flag(
+    value: float | None, objective: str, diagnostics: Diagnostics | None
+) -> str | None:
+    """Why the computation is known to have underflowed (``None``: nothing says so).
+
+    Evidence, in order: the diagnostics' first intermediate that became zero, the loss
+    f(w_t) as computed being 0, or the meta-objective value the caller reported showing
+    f(w_t) = 0 (``F = -inf`` for the log objective, ``F = 0`` for the naive one).
+    """
+    if diagnostics is not None:
+        if diagnostics.first_underflow is not None:
+            return f"an intermediate underflowed to zero at step {diagnostics.first_underflow}"
+        if diagnostics.loss == 0:
+            return "f(w_t) rounded to 0"
+    if value is not None:
+        if objective == "log" and value == -math.inf:
+            return "the reported F = -inf (f(w_t) rounded to 0)"
+        if objective == "naive" and value == 0:
+            return "the reported F = f(w_t) rounded to 0"
+    return None
+
+
+def judge_value(
+    grad: float,
+    truth: Enclosure,
+    bound: ErrorBound,
+    *,
+    value: float | None = None,
+    objective: str = "log",
+    diagnostics: Diagnostics | None = None,
+) -> Judgement:
+    """Classify one float meta-gradient against the certified truth (the rules of this module).
+
+    This is the only place where the outcome rules live; :func:`classify`,
+    :func:`classify_all`, :func:`assert_meta_gradient_accurate` and
+    :func:`verify.judge.check_meta_gradient` all call it.
+
+    Parameters
+    ----------
+    grad : float
+        The meta-gradient, a value of ``bound.dtype`` (NaN and inf allowed).
+    truth : Enclosure
+        Certified F'(eta) at the same point.
+    bound : ErrorBound
+        The error model's bound for this result (:func:`error_bound`).
+    value : float, optional
+        The meta-objective the computation reported (evidence of over/underflow).
+    objective : {"log", "naive"}
+    diagnostics : Diagnostics, optional
+        A built-in backend's record of its intermediates.
+
+    Accuracy
+    --------
+    Exact: the truth is rounded once to the dtype, ulps are counted in integer arithmetic,
+    the absolute error |grad - mid| is an exact rational compared with the bound in log
+    space, and a sign is "wrong" only against a certified sign.
+    """
+    fmt = get_format(bound.dtype)
+    g = float(grad)
     acc = accuracy(g, truth, fmt.name)
-    tol = tolerance(result, sens)
-    if math.isnan(g):
-        return Outcome.NAN, acc, tol
     ref = acc.truth_rounded
+    where = f"the certified value {format_real(truth.mid)} rounds to {ref!r} in {fmt.name}"
+
+    def out(o: Outcome, reason: str) -> Judgement:
+        return Judgement(o, acc, bound, reason)
+
+    if math.isnan(g):
+        return out(Outcome.NAN, f"NaN; {where}")
     if math.isinf(g) and g != ref:
-        return Outcome.OVERFLOW, acc, tol
+        return out(Outcome.OVERFLOW, f"{g!r}; {where}")
+    overflowed = (value is not None and value == math.inf) or (
+        diagnostics is not None and diagnostics.loss == math.inf
+    )
+    if g == 0 and overflowed and ref != 0:
+        return out(
+            Outcome.SILENTLY_WRONG,
+            f"0 from an overflowed objective (f(w_t) = inf makes d log f = 1/f = 0); {where}",
+        )
     tiny = math.ldexp(1.0, fmt.emin)
-    diag = result.diagnostics
-    value_overflowed = math.isinf(float(result.value)) and float(result.value) > 0
-    if g == 0 and value_overflowed and ref != 0:
-        return Outcome.SILENTLY_WRONG, acc, tol
-    if abs(g) < tiny and abs(ref) >= tiny:
-        flagged = diag.first_underflow is not None or diag.loss == 0
-        if flagged:
-            return Outcome.UNDERFLOW, acc, tol
-    if acc.ulps <= 1 or acc.abs_err <= tol:
-        return Outcome.ACCURATE, acc, tol
-    if abs(g) < tiny and abs(ref) >= tiny:
-        return Outcome.SILENTLY_WRONG, acc, tol
-    if not truth.contains_zero():
-        sign = truth.sign()
-        if (g > 0) != (sign > 0) or g == 0:
-            return Outcome.SILENTLY_WRONG, acc, tol
+    flag = underflow_flag(value, objective, diagnostics)
+    what = "0" if g == 0 else f"subnormal {g!r}"
+    sign = 0 if truth.contains_zero() else (1 if truth.lower > 0 else -1)
+    if g != 0 and sign != 0 and (g > 0) != (sign > 0):
+        if abs(g) < tiny and flag is not None:
+            return out(Outcome.UNDERFLOW, f"{what} (wrong sign) after {flag}; {where}")
+        return out(Outcome.SILENTLY_WRONG, f"wrong sign: got {g!r}; {where} (sign certified)")
+    err = abs(Fraction(g) - truth.mid) if math.isfinite(g) else None
+    if acc.ulps <= 1:
+        return out(Outcome.ACCURATE, f"{acc.ulps:g} ulp(s) from the correctly rounded {ref!r}")
+    if err is not None and bound.admits(err):
+        return out(
+            Outcome.ACCURATE,
+            f"|error| {format_real(err, 3)} within the bound {bound.describe()}",
+        )
+    if abs(g) < tiny:
+        if flag is not None:
+            return out(Outcome.UNDERFLOW, f"{what} after {flag}; {where}")
+        if ref == 0:
+            return out(
+                Outcome.UNDERFLOW,
+                f"a leftover {what} of gradual underflow; {where} (below the format's range)",
+            )
+        return out(Outcome.SILENTLY_WRONG, f"{what} with no sign of underflow; {where}")
+    if ref == 0:
+        return out(Outcome.SILENTLY_WRONG, f"spurious normal-size {g!r}; {where}")
+    if sign != 0:
         ratio = Fraction(g) / truth.mid
         if not Fraction(1, 2) <= ratio <= 2:
-            return Outcome.SILENTLY_WRONG, acc, tol
-    return Outcome.INACCURATE, acc, tol
+            return out(
+                Outcome.SILENTLY_WRONG,
+                f"off by a factor {format_real(ratio, 3)}: got {g!r}; {where}",
+            )
+    assert err is not None
+    return out(
+        Outcome.INACCURATE,
+        f"{acc.ulps:.4g} ulps ({acc.bits:.3g} bits) from {ref!r}: |error| "
+        f"{format_real(err, 3)} beyond the bound {bound.describe()}",
+    )
+
+
+def bound_of(result: BackpropResult, sens: Sensitivity, dtype: str | None = None) -> ErrorBound:
+    """:func:`error_bound` of a scalar backend result (judged in ``dtype``, default its own)."""
+    return error_bound(
+        dtype or result.dtype, result.backend, result.objective, result.t, _dim(result), sens
+    )
+
+
+def _judge_result(
+    result: BackpropResult, truth: Enclosure, dtype: str, sens: Sensitivity
+) -> Judgement:
+    v = float(result.value)
+    return judge_value(
+        float(result.grad),
+        truth,
+        bound_of(result, sens, dtype),
+        value=None if math.isnan(v) else v,
+        objective=result.objective,
+        diagnostics=result.diagnostics,
+    )
 
 
 def classify(
@@ -396,7 +611,7 @@ def classify(
     _check_d(result, d)
     if sens is None:
         sens = _sensitivity_of(result)[0]
-    return _classify_point(result, truth, dtype or result.dtype, sens)[0]
+    return _judge_result(result, truth, dtype or result.dtype, sens).outcome
 
 
 def classify_all(result: BackpropResult, truths: Sequence[Enclosure]) -> list[Outcome]:
@@ -406,7 +621,8 @@ def classify_all(result: BackpropResult, truths: Sequence[Enclosure]) -> list[Ou
         raise ValueError(f"{len(points)} results but {len(truths)} enclosures")
     sens = _sensitivity_of(result)
     return [
-        _classify_point(p, tr, p.dtype, s)[0] for p, tr, s in zip(points, truths, sens, strict=True)
+        _judge_result(p, tr, p.dtype, s).outcome
+        for p, tr, s in zip(points, truths, sens, strict=True)
     ]
 
 
@@ -443,32 +659,31 @@ def assert_meta_gradient_accurate(
         raise ValueError(f"{len(points)} results but {len(truths)} enclosures")
     rows = []
     for p, tr in zip(points, truths, strict=True):
-        out, acc, tol = _classify_point(p, tr, dtype or p.dtype, _sensitivity_of(p)[0])
-        rows.append((out, acc, tol, p))
-    failed = [r for r in rows if r[0] is not Outcome.ACCURATE]
+        rows.append((_judge_result(p, tr, dtype or p.dtype, _sensitivity_of(p)[0]), p))
+    failed = [r for r in rows if r[0].outcome is not Outcome.ACCURATE]
     if not failed:
         return
 
-    def badness(row: tuple[Outcome, Accuracy, float, BackpropResult]) -> float:
-        return row[1].ulps if math.isfinite(row[1].ulps) else math.inf
+    def badness(row: tuple[Judgement, BackpropResult]) -> float:
+        return row[0].accuracy.ulps if math.isfinite(row[0].accuracy.ulps) else math.inf
 
     failed.sort(key=badness, reverse=True)
-    worst = failed[0][1]
-    dt = dtype or failed[0][3].dtype
+    worst = failed[0][0].accuracy
+    dt = dtype or failed[0][1].dtype
     lines = [
         f"{len(failed)} of {len(rows)} meta-gradients not accurate "
         f"(worst {worst.ulps:.4g} ulps = {worst.bits:.3g} bits of error in {dt})",
         "tolerance: " + TOLERANCES[get_format(dt).name].derivation(),
         "worst inputs (eta exact):",
     ]
-    for out, acc, tol, p in failed[:5]:
+    for j, p in failed[:5]:
         eta = float(p.eta)
         lines.append(
-            f"  {out.value}: eta={eta.hex()} ({eta!r}) t={p.t} objective={p.objective} "
-            f"{p.dtype} {p.backend}/{p.mode}: got {acc.computed!r}, truth {acc.truth_rounded!r}; "
-            f"{acc.ulps:.4g} ulps, {acc.bits:.3g} bits, rel {acc.rel_u:.3g} u, "
-            f"|err| {acc.abs_err:.3g} > tol {tol:.3g}"
+            f"  {j.outcome.value}: eta={eta.hex()} ({eta!r}) t={p.t} objective={p.objective} "
+            f"{p.dtype} {p.backend}/{p.mode}: got {j.accuracy.computed!r}, truth "
+            f"{j.accuracy.truth_rounded!r}; {j.accuracy.ulps:.4g} ulps, "
+            f"{j.accuracy.bits:.3g} bits, rel {j.accuracy.rel_u:.3g} u; {j.reason}"
         )
-    etas = ", ".join(float(p.eta).hex() for _, _, _, p in failed[:5])
+    etas = ", ".join(float(p.eta).hex() for _, p in failed[:5])
     lines.append(f"paste: @example(eta=float.fromhex(...)) for eta in [{etas}]")
     raise AssertionError("\n".join(lines))

@@ -20,16 +20,20 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .errors import NonFiniteError, UnknownOptionError
+from .errors import ArgumentError, NonFiniteError, ShapeMismatchError, UnknownOptionError
 
 __all__ = [
     "FORMATS",
     "DTypeName",
     "FloatFormat",
+    "format_real",
     "fraction_from_arb",
     "fraction_to_arb",
     "frobenius_upper",
     "get_format",
+    "ln_fraction",
+    "read_float",
+    "read_scalar",
     "round_fraction",
     "to_fraction",
 ]
@@ -229,3 +233,149 @@ def fraction_to_arb(q: Fraction) -> object:
     from flint import arb, fmpq
 
     return arb(fmpq(q.numerator, q.denominator))
+
+
+def ln_fraction(q: Fraction) -> float:
+    """ln|q| for a nonzero rational of any magnitude (``-inf`` for 0), without overflow.
+
+    Accuracy
+    --------
+    ln of the numerator minus ln of the denominator, each correctly rounded by
+    :func:`math.log` on Python ints of any size: absolute error below 1e-15 * (1 + |ln q|) in
+    practice, enough for comparing against error bounds that are models anyway.
+    """
+    if q == 0:
+        return -math.inf
+    return math.log(abs(q.numerator)) - math.log(q.denominator)
+
+
+def format_real(q: Fraction | float | int, digits: int = 6) -> str:
+    """A short decimal rendering of an exact value of any magnitude (never raises).
+
+    Values inside float64's range print as ``repr`` of their float64 rounding; larger and
+    smaller ones as ``m.mmmmme+NNN`` computed in exact arithmetic.
+
+    Examples
+    --------
+    >>> format_real(Fraction(1, 3))
+    '0.3333333333333333'
+    >>> format_real(Fraction(10**400) * 3)
+    '3.00000e+400'
+    >>> format_real(-Fraction(1, 10**400))
+    '-1.00000e-400'
+    """
+    if isinstance(q, float):
+        return repr(q)
+    q = Fraction(q)
+    if q == 0:
+        return "0"
+    try:
+        f = float(q)
+    except OverflowError:
+        f = math.inf
+    if f != 0 and math.isfinite(f) and abs(f) >= 2.0**-1022:
+        return repr(f)
+    a = abs(q)
+    e10 = math.floor(ln_fraction(a) / math.log(10))
+    m = a / Fraction(10) ** e10 if e10 >= 0 else a * Fraction(10) ** -e10
+    while m >= 10:
+        m, e10 = m / 10, e10 + 1
+    while m < 1:
+        m, e10 = m * 10, e10 - 1
+    text = repr(float(m)) if digits >= 17 else f"{float(m):.{max(digits - 1, 0)}f}"
+    if text.startswith("10"):  # m rounded up to 10
+        text, e10 = f"{1.0:.{max(digits - 1, 0)}f}", e10 + 1
+    return f"{'-' if q < 0 else ''}{text}e{e10:+04d}"
+
+
+def read_scalar(x: object, name: str) -> float | int | Fraction:
+    """The exact value of one real number given as any common scalar type.
+
+    Accepts Python ``float``/``int``/:class:`~fractions.Fraction`, numpy scalars and 0-d
+    arrays of any real dtype (bfloat16 included), PyTorch tensors with one element and no
+    dimensions (any real dtype, on any device, with or without ``requires_grad``) and JAX
+    arrays (anything with ``__array__``). The value returned is the number the object holds,
+    read exactly: a float32 ``0.01`` is 0.0099999997764825820922851562, not 1/100.
+
+    Raises
+    ------
+    ArgumentError
+        For ``None``, strings, booleans, complex numbers and containers, naming ``name``.
+    ShapeMismatchError
+        For arrays or tensors with dimensions or more than one element.
+
+    Examples
+    --------
+    >>> read_scalar(np.float32(0.1), "eta") == Fraction(float(np.float32(0.1)))
+    True
+    """
+    if x is None or isinstance(x, (bool, np.bool_, str, bytes, complex, np.complexfloating)):
+        raise ArgumentError(name, x, f"must be a real scalar, not {type(x).__name__}")
+    if isinstance(x, (float, int, Fraction)):
+        return x
+    if isinstance(x, np.generic):
+        kind = x.dtype.kind
+        if kind in "iu":
+            return int(x)
+        if kind == "f" or x.dtype.name == "bfloat16" or kind == "V":
+            if x.dtype.itemsize > 8:  # long double: may hold more bits than float64
+                xf = np.longdouble(x)
+                if not np.isfinite(xf):
+                    return float(xf)
+                num, den = xf.as_integer_ratio()
+                return Fraction(int(num), int(den))
+            return float(x)  # every float16/bfloat16/float32/float64 is a float64, exactly
+        raise ArgumentError(name, x, f"must be a real scalar, not numpy {x.dtype}")
+    if type(x).__module__.split(".")[0] == "torch":
+        return _read_torch(x, name)
+    if hasattr(x, "__array__"):
+        try:
+            a = np.asarray(x)
+        except Exception as exc:
+            raise ArgumentError(name, x, f"cannot be read as a number ({exc})") from exc
+        if a.ndim != 0:
+            raise ShapeMismatchError(name, x, f"must be a scalar (0-d), got shape {a.shape}")
+        return read_scalar(a[()], name)
+    raise ArgumentError(
+        name,
+        x,
+        f"must be a real scalar (float, numpy, torch or JAX scalar), not {type(x).__name__}",
+    )
+
+
+def _read_torch(x: Any, name: str) -> float | int:
+    if getattr(x, "ndim", None) != 0:
+        raise ShapeMismatchError(
+            name, x, f"must be a 0-d tensor, got shape {tuple(getattr(x, 'shape', ()))}"
+        )
+    if x.is_complex() or str(x.dtype) == "torch.bool":
+        raise ArgumentError(name, x, f"must be a real scalar, not a {x.dtype} tensor")
+    y = x.detach().cpu()
+    if y.dtype.is_floating_point:
+        if y.dtype.itemsize < 4:  # float16 / bfloat16 / float8: widen exactly to float32
+            y = y.float()
+        return float(y.item())
+    return int(y.item())
+
+
+def read_float(x: object, name: str) -> float:
+    """:func:`read_scalar`, required to be a float64 value exactly (NaN and inf allowed).
+
+    Raises
+    ------
+    ArgumentError
+        When the number cannot be held by float64 exactly (a Fraction like 1/3, a long
+        double with extra bits, an int beyond 2^53 that is not a float).
+    """
+    v = read_scalar(x, name)
+    if isinstance(v, float):
+        return v
+    try:
+        f = float(v)
+    except OverflowError as exc:
+        raise ArgumentError(name, x, "is beyond float64's range") from exc
+    if math.isfinite(f) and Fraction(f) != Fraction(v):
+        raise ArgumentError(name, x, "is not exactly a float64 value")
+    if not math.isfinite(f) and not isinstance(v, float):
+        raise ArgumentError(name, x, "is beyond float64's range")
+    return f

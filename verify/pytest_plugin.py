@@ -44,17 +44,16 @@ certified truth, 2^-BITS; default 80).
 
 Known failures (strict)
 -----------------------
-A point inside a region of :data:`verify.known_failures.REGISTRY` (for the backend, or for
-``like``) is expected to fail. If it does, the check records a confirmed known failure: a
-plain test is reported as xfailed (with the region's reason); inside Hypothesis the example
-passes and exploration continues. If the result is *accurate* there, the test fails with
-``[XPASS(strict)]``: the region is stale. Points the failure model leaves undecided (plain
-backprop of the log objective within the margin of an exponent-range threshold,
-:func:`verify.backprop.predict_failure` verdict ``"boundary"``) and points outside the
-objective's domain (f(w_t) = 0 exactly) are recorded as not judged, and so are results at
-points so ill-conditioned that the first-order error model claims nothing there
-(:func:`verify.compare.tolerance` is 0: condition x u > :data:`verify.compare.MODEL_LIMIT`)
-unless they are accurate anyway.
+Every check goes through :func:`verify.check_meta_gradient`, whose strictness rules
+(:mod:`verify.judge`) are the plugin's: a failure outcome (nan, overflow, underflow,
+silently_wrong) never passes because a model is undecided. A point inside a region of
+:data:`verify.known_failures.REGISTRY` (for ``like``, or for the built-in backend judged) is
+expected to fail: if it does, a plain test is reported as xfailed (with the region's reason);
+inside Hypothesis the example passes and exploration continues. If the result is *accurate*
+there, the test fails with ``[XPASS(strict)]``: the region is stale. Only an *inaccurate*
+result where the error model gives no bound is recorded as "not judged" (and passes). A point
+outside the log objective's domain (f(w_t) = 0 exactly, so F' does not exist) is not a test
+case: Hypothesis rejects it, a plain test is skipped.
 
 Nothing is printed, and nothing heavy is imported, in a session that runs no meta-gradient
 check.
@@ -76,7 +75,7 @@ from .errors import ArgumentError, InvalidPrecisionError, UnknownOptionError
 
 if TYPE_CHECKING:
     from .backprop import BackpropResult
-    from .known_failures import KnownFailure
+    from .judge import Verdict
     from .problems import Problem
     from .truth import Enclosure
 
@@ -87,7 +86,6 @@ __all__ = [
     "MARKER",
     "Backend",
     "CertifiedTruth",
-    "CheckResult",
     "Ledger",
     "MetaGradientCheck",
     "PluginSettings",
@@ -309,25 +307,6 @@ class CertifiedTruth:
         return self._get("value", problem, eta, t, objective, eval_problem)
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """What one check decided.
-
-    ``verdict`` is ``"accurate"`` (judged and passed), ``"known_failure"`` (inside a known
-    region and failing as expected), ``"not_judged"`` (near a failure threshold, beyond the
-    error model, or outside the objective's domain); ``"failed"`` and ``"xpass"`` (accurate
-    inside a known region) make the check raise, with ``note`` as the message.
-    """
-
-    source: str
-    dtype: str
-    verdict: str
-    outcome: str | None
-    bits: float | None
-    known_failure: str | None = None
-    note: str = ""
-
-
 @dataclass
 class Ledger:
     """Outcomes recorded during the session, for the terminal summary."""
@@ -378,8 +357,12 @@ def _in_hypothesis() -> bool:
 class MetaGradientCheck:
     """Judge float meta-gradients against certified truth (the ``l2l_check`` fixture).
 
-    See the module docstring for the verdicts. Defaults (objective, ``like``, whether known
-    regions apply) come from the current test's ``meta_gradient`` marker.
+    Every judgement is :func:`verify.check_meta_gradient` (the suite's one strict judge, see
+    :mod:`verify.judge`); this class adds the session's truth cache, the marker's defaults
+    (objective, ``like``, whether known regions apply), the summary ledger, and turns each
+    :class:`~verify.judge.Verdict` into a pytest outcome: ``failed`` raises AssertionError
+    with the verdict's accuracy report, ``xpass`` fails strictly, ``expected_failure`` is a
+    strict xfail (inside Hypothesis the example passes), ``passed`` and ``not_judged`` pass.
     """
 
     def __init__(self, truth: CertifiedTruth, ledger: Ledger) -> None:
@@ -394,7 +377,7 @@ class MetaGradientCheck:
     def __call__(
         self,
         problem: Problem,
-        eta: float | Fraction,
+        eta: Any,
         t: int,
         grad: Any,
         *,
@@ -404,13 +387,14 @@ class MetaGradientCheck:
         eval_problem: Problem | None = None,
         like: str | None = None,
         source: str = "user",
-    ) -> CheckResult:
+    ) -> Verdict:
         """Judge ``grad``, your meta-gradient F'(eta) computed in ``dtype``.
 
         Parameters
         ----------
         problem, eta, t
-            The point (``eta`` exactly as your code used it).
+            The point (``eta`` exactly as your code used it: a float32 step size is judged
+            at its float32 value).
         grad : float, numpy/torch/jax scalar
             Your F'(eta); must be a value of ``dtype``.
         dtype : str
@@ -418,7 +402,8 @@ class MetaGradientCheck:
         objective : {"log", "naive"}, optional
             Default: the marker's (``"log"``).
         value : optional
-            Your F(eta), used to recognise a zero gradient caused by an overflowed objective.
+            Your F(eta): evidence of overflow (F = inf) and underflow (F = -inf, or 0 for the
+            naive objective).
         eval_problem : optional
             The evaluation problem (validation loss), if not ``problem``.
         like : str, optional
@@ -427,134 +412,106 @@ class MetaGradientCheck:
         source : str
             Label in the terminal summary.
 
+        Returns
+        -------
+        Verdict
+            When the test is to go on (passed, not judged, or an expected failure inside
+            Hypothesis).
+
         Raises
         ------
         AssertionError
-            With an accuracy report (:func:`verify.compare.assert_meta_gradient_accurate`)
-            when the result is not accurate outside known regions.
+            With the verdict's accuracy report when it failed.
         ArgumentError
-            When ``grad`` is not a value of ``dtype``.
+            Bad input, naming the argument (see :func:`verify.check_meta_gradient`).
         """
-        from .backprop import BackpropResult
-        from .backprop._common import NO_DIAGNOSTICS
-        from .floats import get_format, round_fraction
+        from .floats import read_scalar
+        from .judge import check_meta_gradient
+        from .objectives import validate_eta
 
         m = self._marker()
-        fmt = get_format(dtype)
-        model = like or m.like
-        if model not in ALL_BACKENDS:
-            raise UnknownOptionError("like", model, f"must be one of {ALL_BACKENDS}")
-        if isinstance(eta, bool) or Fraction(float(eta)) != Fraction(eta):
-            raise ArgumentError("eta", eta, "must be a float (the step size your code used)")
-        g = _as_float(grad, "grad")
-        if not (math.isnan(g) or math.isinf(g)) and round_fraction(Fraction(g), fmt) != g:
-            raise ArgumentError("grad", grad, f"is not a value of dtype={fmt.name!r}")
-        v = math.nan if value is None else _as_float(value, "value")
-        npdt = fmt.numpy_dtype()
-        res = BackpropResult(
-            npdt.type(v),
-            npdt.type(g),
-            fmt.name,
-            model,
-            "reverse",
-            objective or m.objective,
-            int(t),
-            float(eta),
-            NO_DIAGNOSTICS,
+        obj = objective or m.objective
+        eta_q = validate_eta(read_scalar(eta, "eta"))
+        enc = self._truth_or_reject(problem, eta_q, t, obj, eval_problem)
+        verdict = check_meta_gradient(
             problem,
-            eval_problem,
-            None,
+            eta_q,
+            t,
+            grad,
+            dtype=dtype,
+            objective=obj,
+            value=value,
+            eval_problem=eval_problem,
+            source=source,
+            known_failures=m.known_failures,
+            like=like or m.like,
+            certified=enc,
         )
-        out = self._judge(res, source, m)
-        self._conclude([out])
-        return out
+        self._record(verdict)
+        self._conclude([verdict])
+        return verdict
 
-    def result(self, res: BackpropResult) -> list[CheckResult]:
+    def result(self, res: BackpropResult) -> list[Verdict]:
         """Judge a built-in backend's result (scalar or batched): one verdict per step size.
 
         Every step size is judged before the batch concludes (see :meth:`__call__`).
         """
+        from .judge import judge_result
+
         m = self._marker()
-        out = [self._judge(p, p.backend, m) for p in res.points()]
+        if res.problem is None:
+            raise ArgumentError("res", res, "carries no problem: cannot compute its truth")
+        truths = [
+            self._truth_or_reject(res.problem, p.eta, p.t, p.objective, p.eval_problem)
+            for p in res.points()
+        ]
+        out = judge_result(res, truths, known_failures=m.known_failures)
+        for v in out:
+            self._record(v)
         self._conclude(out)
         return out
 
-    def _judge(self, res: BackpropResult, source: str, m: MarkerArgs) -> CheckResult:
-        from .backprop import predict_failure, sensitivity
-        from .compare import (
-            STEPWISE_BACKENDS,
-            Outcome,
-            accuracy,
-            assert_meta_gradient_accurate,
-            tolerance,
-        )
-        from .compare import classify as classify_
+    def _truth_or_reject(
+        self, problem: Problem, eta: Any, t: int, objective: str, eval_problem: Problem | None
+    ) -> Enclosure:
+        """The certified F'(eta); a point outside the objective's domain (f(w_t) = 0 exactly:
+        F' does not exist) is not a test case: rejected inside Hypothesis, skipped outside."""
         from .errors import ZeroLossError
 
-        problem = res.problem
-        if problem is None:
-            raise ArgumentError("res", res, "carries no problem: cannot compute its truth")
-        dtype, objective, eta, t = res.dtype, res.objective, float(res.eta), res.t
-        kf: KnownFailure | None = None
-        if m.known_failures and res.eval_problem is None:
-            from .known_failures import lookup
-
-            kf = lookup(res.backend, dtype, objective, problem, eta, t, variant=res.variant)
         try:
-            enc = self.truth.meta_gradient(
-                problem, eta, t, objective=objective, eval_problem=res.eval_problem
+            return self.truth.meta_gradient(
+                problem, eta, t, objective=objective, eval_problem=eval_problem
             )
         except ZeroLossError as exc:
-            self.ledger.add(source, dtype, "not_judged", None)
-            return CheckResult(source, dtype, "not_judged", None, None, note=str(exc))
-        sens = sensitivity(problem, eta, t, objective=objective, eval_problem=res.eval_problem)[0]
-        outcome = classify_(res, enc, sens=sens)
-        bits = accuracy(float(res.grad), enc, dtype).bits
-        where = f"eta={eta.hex()} t={t} {objective} {dtype} (like {res.backend})"
-        if kf is not None:
-            if outcome is Outcome.ACCURATE:
-                self.ledger.add(source, dtype, "accurate", bits)
-                note = (
-                    f"[XPASS(strict)] known-failure region {kf.name!r} predicts a failure at "
-                    f"{where}, but the meta-gradient is accurate ({bits:.3g} bits of error): "
-                    f"the region is stale or too wide. Its reason: {kf.reason}"
-                )
-                return CheckResult(source, dtype, "xpass", outcome.value, bits, kf.name, note)
-            self.ledger.add(source, dtype, "known_failure", bits)
-            self.ledger.regions[kf.name] += 1
-            note = f"known-failure region {kf.name!r} ({outcome.value}): {kf.reason}"
-            return CheckResult(source, dtype, "known_failure", outcome.value, bits, kf.name, note)
-        if objective == "log" and res.backend in STEPWISE_BACKENDS and res.eval_problem is None:
-            pred = predict_failure(problem, eta, t, dtype=dtype)[0]
-            if pred.verdict != "safe" and outcome is not Outcome.ACCURATE:
-                self.ledger.add(source, dtype, "not_judged", bits)
-                note = f"near a failure threshold ({pred.reason}): not predicted either way"
-                return CheckResult(source, dtype, "not_judged", outcome.value, bits, note=note)
-        if outcome is not Outcome.ACCURATE and tolerance(res, sens) == 0 and sens.scale != 0:
-            # the first-order error model broke down (condition x u > MODEL_LIMIT, e.g. every
-            # GD factor 1 - eta lambda_i cancels): no float result can be held to an accuracy
-            self.ledger.add(source, dtype, "not_judged", bits)
-            note = "beyond the first-order error model (verify.compare.MODEL_LIMIT)"
-            return CheckResult(source, dtype, "not_judged", outcome.value, bits, note=note)
-        self.ledger.add(source, dtype, outcome.value, bits)
-        self._target(bits, dtype)
-        if outcome is not Outcome.ACCURATE:
-            try:
-                assert_meta_gradient_accurate(res, [enc])
-            except AssertionError as exc:
-                return CheckResult(source, dtype, "failed", outcome.value, bits, note=str(exc))
-        return CheckResult(source, dtype, "accurate", outcome.value, bits)
+            self.ledger.add("(outside the domain)", "-", "not_judged", None)
+            if _in_hypothesis():
+                from hypothesis import reject
+
+                reject()
+            pytest.skip(f"outside the log objective's domain: {exc}")
+
+    def _record(self, v: Verdict) -> None:
+        column = {
+            "expected_failure": "known_failure",
+            "not_judged": "not_judged",
+        }.get(v.status, v.outcome.value)
+        self.ledger.add(v.source, v.dtype, column, v.bits)
+        if v.known_failure is not None and v.status == "expected_failure":
+            self.ledger.regions[v.known_failure] += 1
+        if v.status in ("passed", "failed"):
+            self._target(v.bits, v.dtype)
 
     @staticmethod
-    def _conclude(results: list[CheckResult]) -> None:
-        """Raise for the batch as a whole: accuracy failures, then strict XPASS, then xfail."""
-        failed = [r.note for r in results if r.verdict == "failed"]
+    def _conclude(verdicts: list[Verdict]) -> None:
+        """Raise for the batch as a whole: failures, then strict XPASS, then xfail."""
+        failed = [v for v in verdicts if v.status == "failed"]
         if failed:
-            raise AssertionError("\n".join(failed))
-        xpass = [r.note for r in results if r.verdict == "xpass"]
+            head = f"{len(failed)} of {len(verdicts)} meta-gradients failed"
+            raise AssertionError("\n".join([head, *(v.report() for v in failed)]))
+        xpass = [v.report() for v in verdicts if v.status == "xpass"]
         if xpass:
             pytest.fail("\n".join(xpass), pytrace=False)
-        known = [r.note for r in results if r.verdict == "known_failure"]
+        known = [v.reason for v in verdicts if v.status == "expected_failure"]
         if known and not _in_hypothesis():
             # a plain test: reported as xfailed; inside Hypothesis the example passes and
             # exploration goes on (the summary counts the confirmed known failures)
@@ -574,13 +531,6 @@ class MetaGradientCheck:
         if label not in self._targeted[1]:
             self._targeted[1].add(label)
             target(bits, label=label)
-
-
-def _as_float(x: Any, name: str) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError) as exc:
-        raise ArgumentError(name, x, "must be a real scalar") from exc
 
 
 # --------------------------------------------------------------------------- hooks

@@ -32,8 +32,9 @@ import numpy as np
 from . import metaopt, theory, truth
 from .backprop import BackendUnavailableError, UnsupportedOptionError, meta_gradient
 from .backprop.boundaries import predict_failure
-from .compare import Outcome, accuracy, classify_all
+from .compare import Outcome
 from .errors import UnknownOptionError
+from .judge import judge_result
 from .least_squares import (
     DEFAULT_GRID,
     ExperimentResult,
@@ -319,9 +320,9 @@ def backprop_section(
     """Outcome class and bits of error of every backend x dtype over (eta, t), log objective.
 
     For each horizon t every backend runs once, batched over the step sizes; each result is
-    classified (:func:`verify.compare.classify_all`) against the certified F'(eta) at the
-    same point (relative radius <= 2^-80, rounded once to the dtype), and its bits of error
-    are log2(1 + ulps) in the dtype (:func:`verify.compare.accuracy`).
+    judged (:func:`verify.judge.judge_result`, the suite's one judge) against the certified
+    F'(eta) at the same point (relative radius <= 2^-80, rounded once to the dtype), and its
+    bits of error are log2(1 + ulps) in the dtype.
 
     Cells are ``"unsupported"`` when the backend refuses the dtype (typed
     :class:`UnsupportedOptionError`) and the whole map is ``"unavailable"`` when the backend
@@ -387,16 +388,15 @@ def backprop_section(
                     done += 1
                     progress(done, total)
                     continue
-                outcomes = classify_all(res, truths[t])
-                classes.append([o.value for o in outcomes])
-                g = np.asarray(res.grad)
+                # the suite's one judge (verify.judge); the maps show outcome classes, so
+                # the known-failure registry (a test-time notion) is not consulted
+                verdicts = judge_result(res, truths[t], known_failures=False)
+                classes.append([v.outcome.value for v in verdicts])
                 row_bits: list[float | str | None] = []
                 row_grads: list[str] = []
-                for i, tr in enumerate(truths[t]):
-                    gi = float(g[i])
-                    acc = accuracy(gi, tr, dt)
-                    row_bits.append(jsonable(round(acc.bits, 3)))
-                    row_grads.append(gi.hex())
+                for v in verdicts:
+                    row_bits.append(jsonable(round(v.bits, 3)))
+                    row_grads.append(v.grad.hex())
                 bits.append(row_bits)
                 grads.append(row_grads)
                 done += 1

@@ -29,6 +29,7 @@ that dtype. This module never imports :mod:`verify.truth`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,7 +312,7 @@ class Sensitivity:
     scale : float
         The no-cancellation magnitude of F': the same sums as F' with every term replaced by
         its absolute value (>= |F'|; the ratio scale/|F'| is the cancellation condition
-        number).
+        number). ``inf`` when it exceeds float64 (|F'| ~ 1e357): use ``log_scale``.
     kappa_f : float
         Relative condition number of the evaluation loss g(w_t) under relative
         perturbations of the iterate: (||He|| ||w_t||^2 + ||be|| ||w_t||) / |g(w_t)| (>= 1
@@ -336,6 +337,9 @@ class Sensitivity:
         |k_N - k_D|: the power of rho separating the largest numerator term from the largest
         denominator term (1 in the homogeneous case; up to 2t - 1 when G* dominates g(w_t)).
         A rounding of rho by e changes F' by a factor (1 + gap e).
+    log_scale : float
+        ln(scale), formed in log space: finite whenever scale > 0, also where ``scale``
+        itself overflows float64 (-inf when scale = 0; NaN when not given).
     """
 
     scale: float
@@ -346,6 +350,7 @@ class Sensitivity:
     kappa_aff: float = 1.0
     kappa_data: float = 0.0
     exponent_gap: float = 1.0
+    log_scale: float = float("nan")
 
 
 def sensitivity(req: Request) -> list[Sensitivity]:
@@ -372,10 +377,17 @@ def sensitivity(req: Request) -> list[Sensitivity]:
         Nabs = _sum_rel(T, T.num_abs, kref, mref)
         if req.objective == "log":
             scale = Nabs * Dabs / (g_rel * g_rel)
+            log_scale = np.log(Nabs) + np.log(Dabs) - 2 * np.log(g_rel)
         else:
             scale = np.zeros(req.etas.shape[0])
             for k, m in T.num_abs:
                 scale = scale + t * _scaled(T, k, m)
+            # the same sum in log space (a log-sum-exp over the terms), finite where the
+            # sum itself overflows float64 (the naive F' reaches 1e357 and beyond)
+            log_scale = np.full(req.etas.shape[0], -np.inf)
+            log_t = math.log(t) if t > 0 else -math.inf
+            for k, m in T.num_abs:
+                log_scale = np.logaddexp(log_scale, log_t + k * T.lrho + _log_abs(m))
         # ||w_t|| <= ||w*|| + rho^t ||z||, in log space
         lw = np.logaddexp(
             np.log(T.wstar_norm) if T.wstar_norm > 0 else -np.inf, t * T.lrho + np.log(T.znorm)
@@ -412,6 +424,7 @@ def sensitivity(req: Request) -> list[Sensitivity]:
                     kappa_aff=num(kaff[i], 1.0),
                     kappa_data=num(T.data_cond[i], 0.0),
                     exponent_gap=float(gap[i]),
+                    log_scale=float(log_scale[i]),
                 )
             )
     return out

@@ -1,7 +1,8 @@
 """One sweep case: a pure function from a case spec to a result record.
 
 :func:`run_case` builds the problem from its spec, runs the backend, computes the certified
-meta-gradient and classifies the result (:func:`verify.compare.classify`). Every field of the
+meta-gradient and judges the result (:func:`verify.judge.judge_result`, the suite's one
+judge, the same as :func:`verify.check_meta_gradient`). Every field of the
 record except :data:`NONDETERMINISTIC_FIELDS` (wall time, worker) is a function of the spec
 alone: the same spec gives the same record on any worker, in any run. Across machines this
 holds as long as numpy builds the same problem from its seed (its random generator is
@@ -53,8 +54,10 @@ FIELDS: dict[str, type] = {
     "ulps": float,
     "bits": float,
     "rel_u": float,
-    "tolerance": float,
+    "tolerance": float,  # absolute error bound (inf beyond float64; None: the model gives none)
     "known_failure": str,
+    "verdict": str,  # the judge's status: passed, failed, not_judged, expected_failure, xpass
+    "reason": str,  # the judge's one-line reason
     "elapsed_s": float,
     "worker": str,
 }
@@ -105,9 +108,8 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     correctly rounded once to ``dtype``; ``ulps`` and ``bits`` are exact distances in
     ``dtype`` (:func:`verify.compare.accuracy`).
     """
-    from ..backprop import UnsupportedOptionError, meta_gradient, sensitivity
-    from ..compare import accuracy, classify, tolerance
-    from ..known_failures import lookup
+    from ..backprop import UnsupportedOptionError, meta_gradient
+    from ..judge import judge_result
 
     started = time.perf_counter()
     exact_in = tuple(spec["exact_in"])
@@ -143,21 +145,21 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     except L2LError as exc:
         rec.update(status="error", error=f"{type(exc).__name__}: {exc}")
     else:
-        sens = sensitivity(q, eta, t, objective=objective)[0]
-        acc = accuracy(float(res.grad), enc, dtype)
-        kf = lookup(backend, dtype, objective, q, eta, t)
+        v = judge_result(res, [enc])[0]
         rec.update(
             status="ok",
             grad=float(res.grad).hex(),
             value=float(res.value).hex(),
-            truth=acc.truth_rounded.hex(),
+            truth=v.truth_rounded.hex(),
             truth_rel_radius=enc.rel_radius(),
-            outcome=classify(res, enc, sens=sens).value,
-            ulps=acc.ulps,
-            bits=acc.bits,
-            rel_u=acc.rel_u,
-            tolerance=tolerance(res, sens),
-            known_failure=None if kf is None else kf.name,
+            outcome=v.outcome.value,
+            ulps=v.ulps,
+            bits=v.bits,
+            rel_u=v.rel_u,
+            tolerance=v.tolerance,
+            known_failure=v.known_failure,
+            verdict=v.status,
+            reason=v.reason,
         )
     rec["elapsed_s"] = time.perf_counter() - started
     rec["worker"] = f"{socket.gethostname()}:{os.getpid()}"

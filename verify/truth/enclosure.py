@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..errors import NotCertifiedError
-from ..floats import fraction_from_arb, get_format, round_fraction, to_fraction
+from ..floats import format_real, fraction_from_arb, get_format, round_fraction, to_fraction
 
 __all__ = ["Enclosure"]
 
@@ -165,5 +165,10 @@ class Enclosure:
         return self.to_float("float64")
 
     def __repr__(self) -> str:
-        mid, rad = float(self.mid), float(self.rad)
-        return f"Enclosure(mid={mid!r}, rad={rad:.3g}, prec_bits={self.prec_bits})"
+        """Never raises, whatever the magnitude (|x| > 1.8e308 prints in exact decimal)."""
+        rad = format_real(self.rad, 3) if self.rad else "0"
+        return f"Enclosure(mid={format_real(self.mid, 17)}, rad={rad}, prec_bits={self.prec_bits})"
+
+    def __str__(self) -> str:
+        """``[lower, upper]`` in short decimal, any magnitude."""
+        return f"[{format_real(self.lower)}, {format_real(self.upper)}]"

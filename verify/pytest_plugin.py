@@ -21,7 +21,7 @@ Fixtures (session-scoped, so they work inside ``@given``):
 * ``l2l_truth`` -- :class:`CertifiedTruth`, the certified engine at the session's precision
   (memoized): ``l2l_truth.meta_gradient(problem, eta, t, objective=...)`` -> ``Enclosure``.
 * ``l2l_check`` -- :class:`MetaGradientCheck`: judges a float meta-gradient against the
-  certified truth (:func:`verify.compare.classify`), applies the known-failure registry as
+  certified truth (:func:`verify.check_meta_gradient`), applies the known-failure registry as
   strict xfails, records the outcome for the terminal summary, and fails with an accuracy
   report otherwise. ``l2l_check.result(res)`` judges a :class:`~verify.backprop.BackpropResult`.
 * ``l2l_backends`` -- the selected, installed backend names.

@@ -124,3 +124,42 @@ def test_options_select_and_are_validated(tmp_path: Path) -> None:
     assert "--l2l-precision=3" in bad.stderr
     plain = _pytest(root, "tests/test_plain.py")
     assert plain.returncode == 0 and "meta-gradient accuracy" not in plain.stdout
+
+
+# the points that the lenient plugin used to record as "not judged" (and pass): NaN at the
+# naive explosion point (F' ~ 8.6e357 rounds to +inf in float64), NaN and a wrong sign where
+# f(w_t) certainly underflows in float32 but the failure prediction is undecided
+STRICT_TESTS = """
+import math
+import numpy as np
+import pytest
+from verify import Quadratic
+
+Q = Quadratic.from_spectrum(np.geomspace(1, 100, 10), seed=0)
+
+
+def test_nan_at_the_explosion_point(l2l_check):
+    l2l_check(Q, 2.5 / Q.L, 1000, math.nan, dtype="float64", objective="naive")
+
+
+@pytest.mark.parametrize("grad", [math.nan, 123.0])
+def test_float32_underflow_point(l2l_check, grad):
+    l2l_check(Q, np.float32(1 / Q.L), 5000, np.float32(grad), dtype="float32", objective="log")
+"""
+
+
+def test_failures_fail_in_a_user_project(tmp_path: Path) -> None:
+    root = tmp_path / "strict"
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "tests" / "test_strict.py").write_text(STRICT_TESTS)
+    run = _pytest(root, "-rf")
+    out = run.stdout
+    assert run.returncode == 1, out
+    assert "3 failed" in out and "passed" not in out.splitlines()[-1]
+    assert "FAILED: nan -- NaN; the certified value 8.62664e+357 rounds to inf" in out
+    assert "FAILED: silently_wrong -- wrong sign: got 123.0" in out
+    summary = out.split("l2l-verify meta-gradient accuracy")[1]
+    assert "not_judged" in summary.splitlines()[1]  # the column exists ...
+    row = next(line.split() for line in summary.splitlines() if line.startswith("user/float32"))
+    assert row[1:3] == ["2", "0"]  # ... 2 checks, 0 accurate

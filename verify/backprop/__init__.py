@@ -124,7 +124,7 @@ def meta_gradient(
     None promised: these are the systems under test. The numpy/torch/jax backprop fails by
     over/underflow once 2t |ln rho(eta)| leaves the dtype's exponent range
     (:func:`predict_failure`); the stable backend's first-order error model is in
-    :func:`verify.backprop.stable.run_stable`; :func:`verify.compare.classify` judges any
+    :func:`verify.backprop.stable.run_stable`; :func:`verify.judge.judge_result` judges any
     result against certified truth.
     """
     req = make_request(

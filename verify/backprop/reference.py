@@ -282,7 +282,7 @@ def run_numpy(req: Request) -> tuple[Any, Any, list[Diagnostics]]:
     None promised: this is a system under test. In exact arithmetic both modes equal the exact
     meta-gradient; in floating point they suffer the over/underflow of paper notes §4.5 and
     ordinary rounding (relative error growing like t u in benign regimes).
-    :func:`verify.compare.classify` judges them against certified truth.
+    :func:`verify.judge.judge_result` judges them against certified truth.
     """
     dt = req.dt
     one = dt.type(1)

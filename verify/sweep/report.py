@@ -92,7 +92,7 @@ def _markdown(data: dict[str, Any], figure: str | None) -> str:
         "",
         f"{data['cases']} cases from `{data['results']}` (rebuild: `{data['command']}`).",
         "Each cell: the fraction of the backend/dtype's cases in that outcome class",
-        "(`verify.compare.classify` against the certified meta-gradient); `unsupported` and",
+        "(`verify.judge.judge_result` against the certified meta-gradient); `unsupported` and",
         "`error` are cases without an outcome. `known` counts the cases inside a registered",
         "known-failure region (`verify.known_failures`); `unexplained` the failure outcomes",
         "(nan, overflow, underflow, silently_wrong) outside every such region.",

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "learned-optimizer": ("verify.learned.cli", "NN learned optimizer (paper §5.3)"),
     "sweep": ("verify.sweep", "grid of cases vs certified truth on Dask (resumable)"),
     "report": ("verify.report", "precision report: index.html, report.md, data.json, figures"),
+    "check": ("verify.check_cli", "judge meta-gradients from any framework (JSON Lines in)"),
 }
 
 

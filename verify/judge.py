@@ -498,7 +498,7 @@ def judge_result(
             r.objective,
             get_format(r.dtype).name,
             float(r.grad),
-            None if math.isnan(v) else v,
+            v,
             r.backend,
             source or r.backend,
             r.diagnostics,

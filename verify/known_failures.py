@@ -120,7 +120,8 @@ def _below_rounding_floor(problem: Problem, eta: float, t: int, dtype: str) -> b
     """grad g(w_t) = H (w_t - w*) is below the rounding noise of H w_t - b (needs b != 0)."""
     if as_quadratic(problem).b is None:
         return False
-    sens = sensitivity(problem, eta, t)[0]
+    # kappa_grad does not depend on the objective; the naive one is defined at every t >= 0
+    sens = sensitivity(problem, eta, t, objective="naive")[0]
     return sens.kappa_grad * get_format(dtype).unit_roundoff > ROUNDING_FLOOR_FACTOR
 
 

@@ -3,7 +3,8 @@
 Headless Chromium (Debian package ``chromium`` + ``chromium-driver``) driven by Selenium loads
 ``reports/default/index.html`` from disk (``file://``), checks every ``<img>`` with
 ``img.complete && img.naturalWidth > 0``, reads the browser console log and keeps a full-page
-screenshot as ``artifacts/report-screenshot.png``.
+screenshot as ``artifacts/report-screenshot.png`` (the CI artifact) plus screenshots of the two
+regime maps as the browser shows them, each checked for visible structure.
 
 Skipped when Chromium or Selenium is missing, unless ``L2L_REQUIRE_BROWSER=1`` (CI sets it), in
 which case a missing browser fails the test.
@@ -22,6 +23,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 REPORT = ROOT / "reports" / "default" / "index.html"
 ARTIFACT = ROOT / "artifacts" / "report-screenshot.png"
+# A map "has visible structure" when no single colour covers this share of its plot area (a
+# map drawn on a scale that does not fit its data is one flat colour, about 90% of the area).
+MAX_DOMINANT_SHARE = 0.6
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
 DRIVER_NAMES = ("chromedriver",)
 # Chromium as root in a container: no sandbox, no GPU, no /dev/shm, nothing from the network.
@@ -113,3 +117,55 @@ def test_a_broken_image_is_detected(driver: Any, tmp_path: Path) -> None:
         " return i.complete && i.naturalWidth > 0; });"
     )
     assert ok == [False]
+
+
+def _dominant_share(png: Path) -> float:
+    """Share of the plot area (the figure's middle, away from labels and colour bar) taken
+    by its most common colour, quantized to 4 bits per channel."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    img = imread(str(png))[..., :3]
+    h, w = img.shape[:2]
+    area = img[int(0.15 * h) : int(0.85 * h), int(0.15 * w) : int(0.8 * w)]
+    q = np.round(area * 15).astype(int).reshape(-1, 3)
+    _, counts = np.unique(q, axis=0, return_counts=True)
+    return float(counts.max() / counts.sum())
+
+
+def test_regime_maps_show_structure_in_the_browser(driver: Any) -> None:
+    """Both regime maps, as the browser renders them, are not one flat colour (the log map
+    used to share the naive map's +-40 decade scale and showed as a uniform band)."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(REPORT.as_uri())
+    ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+    for obj in ("naive", "log"):
+        img = driver.find_element(By.CSS_SELECTOR, f'img[src="figures/regime_map_{obj}.png"]')
+        driver.execute_script("arguments[0].scrollIntoView();", img)
+        shot = ARTIFACT.with_name(f"report-regime-{obj}.png")
+        assert img.screenshot(str(shot)), f"screenshot of the {obj} map failed"
+        share = _dominant_share(shot)
+        assert share < MAX_DOMINANT_SHARE, (
+            f"the {obj} regime map is {100 * share:.0f}% one colour: no visible structure"
+        )
+
+
+def test_a_flat_map_is_detected(tmp_path: Path) -> None:
+    """The structure check can fail: a map drawn on a scale far wider than its data is flat."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    z = np.linspace(-2, 2, 200).reshape(10, 20)  # 4 decades of data on a +-40 scale
+    ax.pcolormesh(z, cmap="coolwarm", vmin=-40, vmax=40)
+    flat = tmp_path / "flat.png"
+    fig.savefig(flat, dpi=100)
+    ax.pcolormesh(z, cmap="coolwarm", vmin=-2, vmax=2)
+    fig.savefig(tmp_path / "fit.png", dpi=100)
+    plt.close(fig)
+    assert _dominant_share(flat) >= MAX_DOMINANT_SHARE
+    assert _dominant_share(tmp_path / "fit.png") < MAX_DOMINANT_SHARE

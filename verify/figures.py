@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 #: Colour clip of the regime maps (decades): vanishing and exploding sides both stay visible.
+#: Each map's scale is fitted to its own data within this clip (:func:`_regime_norm`): the log
+#: map spans a few decades only (Theorem 4) and on the naive map's scale would be one colour.
 COLOR_CLIP = 40.0
 #: One colour per outcome class (colour-blind-safe where possible; failures are saturated).
 CLASS_COLORS: dict[str, str] = {
@@ -42,7 +44,7 @@ CLASS_COLORS: dict[str, str] = {
 #: Colour of non-finite results (inf / NaN: bits of error infinite) on the bits maps.
 NONFINITE_COLOR = "#7fbfff"
 _BIT_WIDTH = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
-_DPI = 80
+_DPI = 100
 _META = {"Software": None}
 
 
@@ -88,8 +90,7 @@ def plot_regime(regime: dict[str, Any], out: Path) -> dict[str, str]:
             z,
             shading="nearest",
             cmap="coolwarm",
-            vmin=-COLOR_CLIP,
-            vmax=COLOR_CLIP,
+            norm=_regime_norm(z),
         )
         fig.colorbar(mesh, ax=ax, extend="both", label="log10 |F'(eta)| (certified, clipped)")
         ax.set_yticks(np.arange(len(y)), [f"{int(v):g}" for v in y])
@@ -100,10 +101,26 @@ def plot_regime(regime: dict[str, Any], out: Path) -> dict[str, str]:
         ax.set_xlabel("eta / (2/L)")
         ax.set_ylabel("t (inner steps)")
         ax.set_title(f"{obj} objective: exact meta-gradient magnitude log10|F'|")
-        ax.legend(loc="lower left", fontsize=8)
+        ax.legend(loc="lower left", fontsize=10)
         fig.tight_layout()
         written[f"regime_{obj}"] = _save(fig, out, f"regime_map_{obj}.png")
     return written
+
+
+def _regime_norm(z: Any) -> Any:
+    """The colour scale of one regime map, fitted to its own data: 0 (|F'| = 1) is white, the
+    vanishing side runs from the map's smallest log10|F'| and the exploding side up to its
+    largest, each clipped at :data:`COLOR_CLIP` decades (so a map spanning a few decades,
+    like the log objective's, is not one flat colour on the naive map's scale)."""
+    import numpy as np
+    from matplotlib.colors import TwoSlopeNorm
+
+    finite = z[np.isfinite(z)]
+    lo = float(finite.min()) if finite.size else -1.0
+    hi = float(finite.max()) if finite.size else 1.0
+    vmin = -min(COLOR_CLIP, max(1.0, math.ceil(-lo)))
+    vmax = min(COLOR_CLIP, max(1.0, math.ceil(hi)))
+    return TwoSlopeNorm(vcenter=0.0, vmin=vmin, vmax=vmax)
 
 
 def _t_to_y(t: Any, horizons: list[int]) -> float:
@@ -140,13 +157,13 @@ def _panel_frame(ax: Any, bp: dict[str, Any], title: str) -> None:
     import numpy as np
 
     horizons = bp["t"]
-    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=7)
-    ax.set_xlabel("eta / (2/L)", fontsize=8)
-    ax.tick_params(axis="x", labelsize=7)
+    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=9)
+    ax.set_xlabel("eta / (2/L)", fontsize=10)
+    ax.tick_params(axis="x", labelsize=9)
     ax.set_xlim(0, max(bp["eta_times_L_over_2"]) + 0.05)
     ax.set_ylim(-0.5, len(horizons) - 0.5)
     ax.axvline(1.0, color="k", lw=0.6, ls=":")
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title, fontsize=11)
 
 
 def _empty_panel(ax: Any, entry: dict[str, Any]) -> None:
@@ -163,7 +180,7 @@ def _empty_panel(ax: Any, entry: dict[str, Any]) -> None:
         entry["status"] + "\n" + "\n".join(textwrap.wrap(short, 28)),
         ha="center",
         va="center",
-        fontsize=7,
+        fontsize=9,
         transform=ax.transAxes,
     )
     ax.set_xticks([])
@@ -186,6 +203,8 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
     written: dict[str, str] = {}
     for name in bp["backends"]:
         per_dtype = bp["maps"][name]
+        if all(e["status"] == "unavailable" for e in per_dtype.values()):
+            continue  # not installed in this run: no placeholder figure (the page says so)
         dtypes = list(bp["dtypes"])
         for kind in ("outcome", "bits"):
             fig, axes = plt.subplots(
@@ -195,7 +214,7 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
                 entry = per_dtype[dt]
                 _panel_frame(ax, bp, f"{name} / {dt}")
                 if k == 0:
-                    ax.set_ylabel("t", fontsize=8)
+                    ax.set_ylabel("t", fontsize=10)
                 if entry["status"] != "ok":
                     _empty_panel(ax, entry)
                     continue
@@ -213,7 +232,7 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
                     mesh = ax.pcolormesh(
                         x, y, masked, shading="nearest", cmap=bcmap, vmin=0, vmax=width
                     )
-                    fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.02).ax.tick_params(labelsize=7)
+                    fig.colorbar(mesh, ax=ax, fraction=0.05, pad=0.02).ax.tick_params(labelsize=9)
                 if dt in bp["predicted"]:
                     _draw_boundary(ax, bp["predicted"][dt]["boundary"], horizons, legend=k == 0)
             if kind == "outcome":
@@ -221,16 +240,16 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
                     Patch(color=CLASS_COLORS[c], label=c.replace("_", " ")) for c in OUTCOME_CLASSES
                 ]
                 handles += axes[0][0].get_legend_handles_labels()[0]
-                fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
+                fig.legend(handles=handles, loc="center right", fontsize=9, frameon=False)
                 fig.suptitle(
                     f"{name}: outcome of F'_log against certified truth "
                     "(lines: Corollary 1 prediction for plain backprop)",
-                    fontsize=10,
+                    fontsize=12,
                 )
             else:
                 fig.suptitle(
                     f"{name}: bits of error log2(1 + ulps) in the dtype (blue = non-finite result)",
-                    fontsize=10,
+                    fontsize=12,
                 )
             fig.tight_layout(rect=(0, 0, 0.86 if kind == "outcome" else 1.0, 0.93))
             written[f"{kind}_{name}"] = _save(fig, out, f"{kind}_{name}.png")
@@ -244,7 +263,7 @@ def _ci_plot(ax: Any, xs: list[float], rows: list[dict[str, Any]], key: str, lab
         hi = [r[f"{who}_{key}"]["high"] - r[f"{who}_{key}"]["mean"] for r in rows]
         ax.errorbar(xs, m, yerr=[lo, hi], fmt="o-", color=color, capsize=3, label=who.upper())
     ax.set_ylabel(label)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
 
 
 def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
@@ -260,7 +279,7 @@ def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
     ax.set_xlabel("meta-step k")
     ax.set_ylabel("eta")
     ax.set_title(f"Figure 1: training eta (t = {f1['t']}, eta0 = {f1['eta0']})")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     fig.tight_layout()
     written["fig1"] = _save(fig, out, "fig1_meta_gd.png")
     f2 = paper["fig2"]
@@ -270,7 +289,7 @@ def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
     ax.set_xlabel("t")
     ax.set_ylabel("eta*")
     ax.set_title("Figure 2: optimal eta for different t")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=10)
     fig.tight_layout()
     written["fig2"] = _save(fig, out, "fig2_eta_star.png")
     for key, xkey, xlabel, title, fname in (
@@ -301,7 +320,7 @@ def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
         fig.suptitle(
             f"{title}; {sizes}, t = {r0['t']}, {r0['tasks']} tasks, "
             f"{r0['test_tasks']} test tasks, 99% intervals",
-            fontsize=9,
+            fontsize=11,
         )
         fig.tight_layout()
         written[key] = _save(fig, out, fname)

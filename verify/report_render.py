@@ -14,6 +14,8 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +42,18 @@ STATUS_MEANINGS = {
     "unavailable": "the backend's framework is not installed here",
 }
 _SECTION_ORDER = ("regime", "backprop", "paper", "theorems", "render")
-FOCUS_BACKEND = "numpy-reverse"
-FOCUS_DTYPE = "float32"
+#: The answers speak of the first plain-backprop backend, and the first dtype, in these
+#: orders that produced a map in the run.
+FOCUS_BACKENDS: tuple[str, ...] = ("numpy-reverse", "numpy-forward", "torch", "jax")
+FOCUS_DTYPES: tuple[str, ...] = ("float32", "float64", "bfloat16", "float16")
+
+
+def _focus(maps: dict[str, Any]) -> tuple[str, str] | None:
+    for name in FOCUS_BACKENDS:
+        for dt in FOCUS_DTYPES:
+            if maps.get(name, {}).get(dt, {}).get("status") == "ok":
+                return name, dt
+    return None
 
 
 # ------------------------------------------------------------------------------ answers
@@ -80,20 +92,29 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
     bp = data["sections"]["backprop"]
     horizons = bp["t"]
     fracs = bp["eta_times_L_over_2"]
-    out: dict[str, Any] = {"backend": FOCUS_BACKEND, "dtype": FOCUS_DTYPE}
     maps = bp["maps"]
-    focus = maps.get(FOCUS_BACKEND, {}).get(FOCUS_DTYPE)
-    if focus is None or focus["status"] != "ok":
-        out["first_failure"] = None
-        out["text"] = [f"{FOCUS_BACKEND}/{FOCUS_DTYPE} was not part of this run."]
-        return out
-    pred = bp["predicted"][FOCUS_DTYPE]["cells"]
+    chosen = _focus(maps)
+    if chosen is None:
+        ran = sorted(n for n, per in maps.items() if any(e["status"] == "ok" for e in per.values()))
+        return {
+            "backend": None,
+            "dtype": None,
+            "first_failure": None,
+            "text": [
+                "No plain-backprop backend (numpy, torch, jax) produced a map in this run"
+                + (f"; maps: {', '.join(ran)}." if ran else ".")
+            ],
+        }
+    focus_backend, focus_dtype = chosen  # the backend and dtype the answers speak of
+    out: dict[str, Any] = {"backend": focus_backend, "dtype": focus_dtype}
+    focus = maps[focus_backend][focus_dtype]
+    pred = bp["predicted"][focus_dtype]["cells"]
     first = _first_failure(focus, horizons)
     text = []
     if first is None:
         out["first_failure"] = None
         text.append(
-            f"{FOCUS_BACKEND} in {FOCUS_DTYPE} does not fail anywhere on this grid "
+            f"{focus_backend} in {focus_dtype} does not fail anywhere on this grid "
             f"(t <= {max(horizons)})."
         )
     else:
@@ -108,7 +129,7 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
             ),
             None,
         )
-        bnd = bp["predicted"][FOCUS_DTYPE]["boundary"]
+        bnd = bp["predicted"][focus_dtype]["boundary"]
         k_fine = min(
             range(len(bnd["eta_times_L_over_2"])),
             key=lambda k: abs(bnd["eta_times_L_over_2"][k] - fracs[j]),
@@ -128,7 +149,7 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
             "predicted_first_fails_t": pj,
         }
         text.append(
-            f"Plain backprop ({FOCUS_BACKEND}) of the log objective in {FOCUS_DTYPE} first fails "
+            f"Plain backprop ({focus_backend}) of the log objective in {focus_dtype} first fails "
             f"at t = {horizons[i]}, eta = {fracs[j]:g} x 2/L: the result is "
             f"'{focus['classes'][i][j]}' ({CLASS_MEANINGS[focus['classes'][i][j]]}): it "
             f"returned F' = {got!r} where the certified value is {exact:.6g}. "
@@ -139,7 +160,7 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
             + _agreement(obs_j, t_safe, t_fails, horizons)
         )
     row = next(
-        r for r in bp["summary"] if r["backend"] == FOCUS_BACKEND and r["dtype"] == FOCUS_DTYPE
+        r for r in bp["summary"] if r["backend"] == focus_backend and r["dtype"] == focus_dtype
     )
     contra = row["predicted_fails_but_ok"] + row["predicted_safe_but_failed"]
     decided = contra + row["predicted_fails_and_failed"] + row["predicted_safe_and_ok"]
@@ -159,7 +180,7 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
         for j, c in enumerate(r)
         if c in FAILURE_CLASSES
     ]
-    stable = maps.get("stable", {}).get(FOCUS_DTYPE)
+    stable = maps.get("stable", {}).get(focus_dtype)
     if stable is not None and stable["status"] == "ok":
         counts: dict[str, int] = {}
         for i, j in failed_cells:
@@ -173,16 +194,15 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
             "stable_failures_anywhere": stable_fail_total,
         }
         text.append(
-            f"The stable backend ({FOCUS_DTYPE}) on the {len(failed_cells)} cells where plain "
+            f"The stable backend ({focus_dtype}) on the {len(failed_cells)} cells where plain "
             f"backprop failed: {fixed} accurate"
             + "".join(f", {v} {k}" for k, v in sorted(counts.items()) if k != "accurate")
             + f"; it fails on {stable_fail_total} cells of the whole grid."
         )
     else:
         out["stable"] = None
-        text.append("The stable backend was not part of this run.")
     torch = maps.get("torch", {})
-    ref = maps.get(FOCUS_BACKEND, {})
+    ref = maps.get(focus_backend, {})
     same: dict[str, Any] = {}
     for dt in bp["dtypes"] if torch else []:
         entry = torch[dt]
@@ -200,8 +220,8 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
             "bitwise_equal": sum(x == y for x, y in zip(ga, gb, strict=True)),
         }
     out["torch_vs_reference"] = same
-    if not torch:
-        text.append("PyTorch was not part of this run.")
+    if not torch or focus_backend == "torch":
+        pass  # the answers speak only of the backends that ran
     elif all(v is None for v in same.values()):
         reason = next(iter(torch.values())).get("reason")
         text.append(f"PyTorch maps are not available here ({reason}).")
@@ -481,7 +501,7 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         f"{p['seed']}), unit w0: L = {L:.6g}, alpha = {alpha:.6g}, 2/L = {2 / L:.6g}, "
         f"c_min = {float.fromhex(p['c_min']):.4g} (certified, rounded once). Step sizes are "
         "given as multiples of 2/L (Theorem 3's boundary is 1). Every number is in "
-        "`data.json` and `csv/`; columns and classes are explained in `reports/README.md`."
+        f"`data.json` and `csv/`; columns and classes are explained in {_readme_link(out)}."
     )
     doc.h(2, "Answers", "answers")
     for line in data["answers"]["text"]:
@@ -732,10 +752,16 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         ],
     )
     # ---------------------------------------------------------------- learned optimizer
-    doc.h(2, "Learned optimizer", "learned")
     summary = out / "learned" / "summary.md"
     if summary.exists():
         text = summary.read_text()
+        first, _, rest = text.partition("\n")
+        if first.startswith("#"):  # the summary's own title becomes the section heading
+            doc.h(2, first.lstrip("#").strip(), "learned")
+            text = rest
+        else:
+            doc.h(2, "Learned optimizer", "learned")
+        doc.p(_learned_provenance(out / "learned"), "note")
         text = re.sub(r"(!\[[^\]]*\]\()(?!https?:|/)([^)\s]+)\)", r"\1learned/\2)", text)
         doc.md(text)
         referenced = set(re.findall(r"!\[[^\]]*\]\(learned/([^)\s]+)\)", text))
@@ -751,6 +777,7 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         for rel in extra:
             doc.img(f"learned/{rel}", f"learned optimizer: {rel}")
     else:
+        doc.h(2, "Learned optimizer", "learned")
         doc.p(
             "Not produced for this report folder. Run `l2l-verify learned-optimizer` (it writes "
             "`learned/summary.md` and `learned/figures/` here), then rerun `l2l-verify report` "
@@ -791,6 +818,35 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         ],
     )
     return doc
+
+
+def _readme_link(out: Path) -> str:
+    """A link from the report folder to reports/README.md that works for any ``--out``."""
+    readme = Path(__file__).resolve().parents[1] / "reports" / "README.md"
+    if not readme.is_file():
+        return "`reports/README.md` of the l2l-verify source"
+    rel = Path(os.path.relpath(readme, out.resolve())).as_posix()
+    return f"[reports/README.md]({rel})"
+
+
+def _learned_provenance(folder: Path) -> str:
+    """Where the embedded learned-optimizer section came from: it is not recomputed here."""
+    try:
+        prov = json.loads((folder / "provenance.json").read_text())
+    except (OSError, ValueError):
+        prov = {}
+    made = f"`{prov['command']}`" if "command" in prov else "`l2l-verify learned-optimizer`"
+    bits = []
+    if prov.get("torch"):
+        bits.append(f"torch {prov['torch']}")
+    if prov.get("platform"):
+        bits.append(prov["platform"])
+    when = f" on {prov['created']}" if prov.get("created") else ""
+    return (
+        f"Embedded as produced by {made}{when}"
+        + (f" ({', '.join(bits)})" if bits else "")
+        + ": this report run did not recompute it; rerun that command to refresh it."
+    )
 
 
 def _color(cls: str) -> str:

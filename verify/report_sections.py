@@ -972,7 +972,12 @@ def theorem_section(
         agree: list[int] = []
         txt = []
         precision: dict[str, int] = {}
-        for name in ("numpy-reverse", "torch", "jax"):
+        ran = [
+            n
+            for n in ("numpy-reverse", "torch", "jax")
+            if any(e["status"] == "ok" for e in bp["maps"].get(n, {}).values())
+        ]
+        for name in ran:
             for dt in bp["dtypes"]:
                 entry = bp["maps"].get(name, {}).get(dt)
                 if entry is None or entry["status"] != "ok":
@@ -1010,7 +1015,7 @@ def theorem_section(
                 "predict_failure says 'fails' (f(w_t) or the adjoint leaves the range), and "
                 "nothing leaves the range (no overflow / underflow / nan) where it says 'safe'",
                 "margin ln 2 + 2 + ln d + ln kappa_f nats (verify.backprop.boundaries)",
-                "every cell of the section 2 maps of numpy-reverse, torch and jax outside the "
+                f"every cell of the section 2 maps of {_names(ran)} outside the "
                 "'boundary' band; a 'silently_wrong' cell predicted 'safe' is a precision "
                 "failure, outside the claim, and listed separately",
                 _count(agree),
@@ -1064,3 +1069,10 @@ def theorem_section(
     progress(done, total)
     grid = {"eta_times_L_over_2": fracs, "t": horizons}
     return {"grid": grid, "rows": rows}
+
+
+def _names(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c' (nothing: 'no plain-backprop backend')."""
+    if not items:
+        return "no plain-backprop backend (none ran)"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

@@ -109,7 +109,7 @@ def test_every_sign_flipped_claim_fails(
 def test_generated_readme_is_current(results: dict[str, ProofResult]) -> None:
     expected = cli.render_readme([results[n] for n in sorted(results)])
     current = cli.README_PATH.read_text(encoding="utf-8")
-    assert current == expected, "proofs/README.md is stale: run `python -m proofs`"
+    assert current == expected, "proofs/README.md is stale: run `python -m proofs --write`"
 
 
 def test_cli_check_mode(
@@ -125,7 +125,9 @@ def test_cli_check_mode(
     monkeypatch.setattr(cli, "README_PATH", stale)
     assert cli.main(["--check"]) == 1
     assert "stale" in capsys.readouterr().out
-    assert cli.main([]) == 0
+    assert cli.main([]) == 0  # prints, writes nothing: still stale
+    assert stale.read_text(encoding="utf-8") == "stale\n"
+    assert cli.main(["--write"]) == 0
     assert cli.main(["--check"]) == 0
 
 

@@ -244,8 +244,13 @@ def test_report_from_results(tmp_path: Path) -> None:
         assert row["in_known_region"] == sum(r["known_failure"] is not None for r in mine)
         failures = [r for r in mine if r["outcome"] in ("nan", "overflow", "underflow")]
         failures += [r for r in mine if r["outcome"] == "silently_wrong"]
-        unexplained = [r for r in failures if r["known_failure"] is None]
-        assert row["unexplained_failures"] == len(unexplained)
+        outside = [r for r in failures if r["known_failure"] is None]
+        boundary = [r for r in outside if r["predicted"] == "boundary"]
+        assert row["predicted_boundary"] == len(boundary)
+        assert row["unexplained_failures"] == len(outside) - len(boundary)
+        for r in mine:  # the report's prediction, for plain backprop of the log objective
+            plain = r["backend"] in ("numpy", "torch", "jax") and r["objective"] == "log"
+            assert (r["predicted"] in ("safe", "fails", "boundary")) == plain
     md = (tmp_path / "rep/report.md").read_text()
     assert "| stable/float64 | 40 | 1.000 |" in md  # the stable closed form is accurate here
     assert (tmp_path / "rep/figures/outcome_map.png").stat().st_size > 1000
@@ -267,3 +272,23 @@ def test_local_dask_cluster_matches_serial(tmp_path: Path) -> None:
     got = {r["id"]: deterministic(r) for r in read_results(out)}
     assert got == {r["id"]: deterministic(r) for r in read_results(serial)}
     assert len({r["worker"] for r in read_results(out)}) == 2  # both workers took cases
+
+
+def test_a_boundary_failure_is_explained_like_the_report() -> None:
+    """The issue's case: float32 NaN at eta = 0.5 x 2/L, t = 300 (d = 4, wishart2, seed 0)
+    is in predict_failure's 'boundary' band: the sweep says so instead of 'unexplained'."""
+    from verify.sweep.report import summarize
+
+    rec = {"backend": "numpy", "dtype": "float32", "status": "ok", "outcome": "nan"}
+    row = summarize([{**rec, "known_failure": None, "predicted": "boundary"}])["numpy/float32"]
+    assert (row["predicted_boundary"], row["unexplained_failures"]) == (1, 0)
+    row = summarize([{**rec, "known_failure": None, "predicted": "safe"}])["numpy/float32"]
+    assert (row["predicted_boundary"], row["unexplained_failures"]) == (0, 1)
+
+
+def test_sweep_colours_are_the_reports() -> None:
+    import verify.sweep.report as sweep_report
+    from verify.figures import CLASS_COLORS
+
+    assert sweep_report.CLASS_COLORS is CLASS_COLORS
+    assert not hasattr(sweep_report, "_COLORS")

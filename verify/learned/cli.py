@@ -1,6 +1,7 @@
 """``l2l-verify learned-optimizer``: the NN learned-optimizer section of the precision report.
 
-Writes to ``--out`` (default ``reports/default/learned``):
+Writes to ``--out`` (default ``reports/latest/learned``, untracked; the committed section is
+``reports/default/learned``, written only when named):
 
 * ``summary.md`` -- a self-contained markdown section (``## `` heading): setup, deviations
   from the paper, result tables, a verdict per claim, figure links relative to the folder;
@@ -15,6 +16,7 @@ Torch, scikit-learn and matplotlib are imported inside :func:`run_command`.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import math
 import os
@@ -62,13 +64,15 @@ TRAINED_ACC = 0.2
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``l2l-verify learned-optimizer``."""
+    from ..cliargs import nonnegative_int, positive_int
+
     size = parser.add_mutually_exclusive_group()
     size.add_argument(
         "--quick",
         dest="preset",
         action="store_const",
         const="quick",
-        help="default: under 10 minutes on 2 CPU cores",
+        help="the default preset (durations: see the README)",
     )
     size.add_argument(
         "--full",
@@ -84,8 +88,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="named sizes (tiny: for tests; paper: the authors' schedule, days)",
     )
     parser.set_defaults(preset="quick")
-    parser.add_argument("--out", type=Path, default=Path("reports/default/learned"))
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/latest/learned"),
+        help="output folder (l2l-verify report --out DIR embeds DIR/learned)",
+    )
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every stream")
     parser.add_argument(
         "--mnist",
         type=Path,
@@ -94,7 +103,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--jobs",
-        type=int,
+        type=positive_int,
         default=min(2, os.cpu_count() or 1),
         help="worker processes for meta-training (results do not depend on it)",
     )
@@ -218,6 +227,7 @@ def build(
         "cpu_count": os.cpu_count(),
         "jobs": jobs,
         "torch_threads": torch.get_num_threads(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     (out / "provenance.json").write_text(json.dumps(_clean(prov), sort_keys=True, indent=1) + "\n")
     _say(f"learned-optimizer: wrote {out} in {walls['total_s']:.0f} s")

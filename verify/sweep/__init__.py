@@ -63,6 +63,8 @@ __all__ = [
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``l2l-verify sweep``."""
+    from ..cliargs import nonnegative_int, positive_int
+
     parser.description = (
         "Evaluate a grid of (problem, eta, t, objective, backend, dtype) cases against the "
         "certified truth, on Dask; resumable; results as JSON Lines or Parquet."
@@ -79,11 +81,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=nonnegative_int,
         default=None,
         help="local cluster size (0: run in this process); with --scheduler: wait for N workers",
     )
-    parser.add_argument("--limit", type=int, default=None, help="compute at most N new cases")
+    parser.add_argument(
+        "--limit", type=positive_int, default=None, help="compute at most N new cases"
+    )
     parser.add_argument("--report", type=Path, default=None, help="then write a report to DIR")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

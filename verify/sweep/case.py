@@ -56,6 +56,7 @@ FIELDS: dict[str, type] = {
     "rel_u": float,
     "tolerance": float,  # absolute error bound (inf beyond float64; None: the model gives none)
     "known_failure": str,
+    "predicted": str,  # Corollary 1 for plain backprop of the log objective: safe/fails/boundary
     "verdict": str,  # the judge's status: passed, failed, not_judged, expected_failure, xpass
     "reason": str,  # the judge's one-line reason
     "elapsed_s": float,
@@ -108,7 +109,8 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     correctly rounded once to ``dtype``; ``ulps`` and ``bits`` are exact distances in
     ``dtype`` (:func:`verify.compare.accuracy`).
     """
-    from ..backprop import UnsupportedOptionError, meta_gradient
+    from ..backprop import UnsupportedOptionError, meta_gradient, predict_failure
+    from ..compare import STEPWISE_BACKENDS
     from ..judge import judge_result
 
     started = time.perf_counter()
@@ -146,6 +148,9 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
         rec.update(status="error", error=f"{type(exc).__name__}: {exc}")
     else:
         v = judge_result(res, [enc])[0]
+        predicted = None
+        if backend in STEPWISE_BACKENDS and objective == "log":
+            predicted = predict_failure(q, eta, t, dtype=dtype)[0].verdict
         rec.update(
             status="ok",
             grad=float(res.grad).hex(),
@@ -158,6 +163,7 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
             rel_u=v.rel_u,
             tolerance=v.tolerance,
             known_failure=v.known_failure,
+            predicted=predicted,
             verdict=v.status,
             reason=v.reason,
         )

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compare import Outcome
+from ..figures import CLASS_COLORS
 from .store import read_results
 
 __all__ = ["COLUMNS", "build_sweep_report", "summarize"]
@@ -24,16 +25,6 @@ COLUMNS: tuple[str, ...] = (*(o.value for o in Outcome), "unsupported", "error")
 # worst first, for points where several records meet in the outcome map
 _FAILURES = frozenset(o.value for o in Outcome if o.is_failure)
 _SEVERITY = ("nan", "overflow", "underflow", "silently_wrong", "inaccurate", "accurate")
-_COLORS = {
-    "accurate": "#2ca02c",
-    "inaccurate": "#bcbd22",
-    "silently_wrong": "#d62728",
-    "overflow": "#9467bd",
-    "underflow": "#1f77b4",
-    "nan": "#7f7f7f",
-}
-
-
 def _column(rec: dict[str, Any]) -> str:
     return str(rec["outcome"]) if rec["status"] == "ok" else str(rec["status"])
 
@@ -41,20 +32,28 @@ def _column(rec: dict[str, Any]) -> str:
 def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per ``backend/dtype``: cases, count of each :data:`COLUMNS` entry, cases inside a
     registered known-failure region (:mod:`verify.known_failures`) and failure outcomes
-    outside every such region (``unexplained_failures``)."""
+    outside every such region, split by Corollary 1's prediction: ``predicted_boundary`` (the
+undecided band the report draws) and ``unexplained_failures`` (all others)."""
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     known: Counter[str] = Counter()
+    boundary: Counter[str] = Counter()
     unexplained: Counter[str] = Counter()
     for rec in records:
         key = f"{rec['backend']}/{rec['dtype']}"
         groups[key][_column(rec)] += 1
         known[key] += rec.get("known_failure") is not None
-        unexplained[key] += _column(rec) in _FAILURES and rec.get("known_failure") is None
+        if _column(rec) in _FAILURES and rec.get("known_failure") is None:
+            # the report's explanation: Corollary 1's prediction (verify.backprop.predict_failure)
+            if rec.get("predicted") == "boundary":
+                boundary[key] += 1
+            else:
+                unexplained[key] += 1
     return {
         key: {
             "cases": sum(c.values()),
             "counts": {col: c.get(col, 0) for col in COLUMNS},
             "in_known_region": known[key],
+            "predicted_boundary": boundary[key],
             "unexplained_failures": unexplained[key],
         }
         for key, c in sorted(groups.items())
@@ -94,16 +93,25 @@ def _markdown(data: dict[str, Any], figure: str | None) -> str:
         "Each cell: the fraction of the backend/dtype's cases in that outcome class",
         "(`verify.judge.judge_result` against the certified meta-gradient); `unsupported` and",
         "`error` are cases without an outcome. `known` counts the cases inside a registered",
-        "known-failure region (`verify.known_failures`); `unexplained` the failure outcomes",
-        "(nan, overflow, underflow, silently_wrong) outside every such region.",
+        "known-failure region (`verify.known_failures`); `boundary` the failure outcomes",
+        "outside them where Corollary 1's prediction (`verify.backprop.predict_failure`, the",
+        "one the report draws) is 'boundary': within the margin of the float range, where no",
+        "outcome is predicted; `unexplained` the failure outcomes (nan, overflow, underflow,",
+        "silently_wrong) that neither explains. Colours as in the precision report.",
         "",
-        "| backend/dtype | cases | " + " | ".join(COLUMNS) + " | known | unexplained |",
-        "|---|---:|" + "---:|" * (len(COLUMNS) + 2),
+        "| backend/dtype | cases | "
+        + " | ".join(COLUMNS)
+        + " | known | boundary | unexplained |",
+        "|---|---:|" + "---:|" * (len(COLUMNS) + 3),
     ]
     for key, row in data["summary"].items():
         n = row["cases"]
         cells = [f"{row['counts'][c] / n:.3f}" if row["counts"][c] else "" for c in COLUMNS]
-        cells += [str(row["in_known_region"]), str(row["unexplained_failures"])]
+        cells += [
+            str(row["in_known_region"]),
+            str(row.get("predicted_boundary", 0)),
+            str(row["unexplained_failures"]),
+        ]
         lines.append(f"| {key} | {n} | " + " | ".join(cells) + " |")
     if figure:
         lines += ["", f"![outcome map]({figure})", ""]
@@ -133,7 +141,7 @@ def _plot(records: list[dict[str, Any]], out: Path) -> str:
             pts = [(x, t) for (p, x, t), o in worst.items() if p == panel and o == outcome]
             if pts:
                 xs, ts = zip(*sorted(pts), strict=True)
-                ax.scatter(xs, ts, s=28, c=_COLORS[outcome], label=outcome, marker="s")
+                ax.scatter(xs, ts, s=28, c=CLASS_COLORS[outcome], label=outcome, marker="s")
         ax.set_yscale("log")
         ax.axvline(1.0, color="k", ls="--", lw=0.8)
         ax.set_title(panel, fontsize=9)

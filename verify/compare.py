@@ -21,9 +21,10 @@ exclusive; the first rule that applies wins:
    that it exists at any magnitude (|F'| ~ 1e357 is judged like |F'| ~ 1).
 6. Results that are 0 or subnormal (|g| < smallest normal), beyond the bound:
    ``underflow`` when something shows the computation underflowed (the diagnostics, or the
-   reported value F = -inf / f(w_t) = 0, see :func:`underflow_flag`) or when the exact value
-   rounds to +-0 in the dtype (a leftover of gradual underflow); otherwise
-   ``silently_wrong`` (a zero with no sign of underflow).
+   reported value F = -inf / f(w_t) = 0, see :func:`underflow_flag`), when the exact value
+   rounds to +-0 in the dtype (a leftover of gradual underflow), or when the result is a
+   nonzero subnormal (its own evidence); otherwise -- an exact 0 with no sign of
+   underflow -- ``silently_wrong``.
 7. ``silently_wrong`` -- a normal-size result where the exact value rounds to +-0 in the
    dtype (a spurious value, e.g. a flushed-to-zero adjoint that stopped decaying), or one
    off by more than a factor of 2 from the exact value.
@@ -166,7 +167,7 @@ TOLERANCES: dict[str, Tolerance] = {
 MODEL_LIMIT = 0.5
 
 #: Backends that differentiate the unrolled trajectory step by step.
-STEPWISE_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax")
+STEPWISE_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "optax", "torchopt", "higher")
 
 
 def horizon_amplification(backend: str, objective: str, t: int, sens: Sensitivity) -> float:
@@ -536,7 +537,9 @@ def judge_value(
                 Outcome.UNDERFLOW,
                 f"a leftover {what} of gradual underflow; {where} (below the format's range)",
             )
-        return out(Outcome.SILENTLY_WRONG, f"{what} with no sign of underflow; {where}")
+        if g != 0:  # a nonzero subnormal result is its own evidence of gradual underflow
+            return out(Outcome.UNDERFLOW, f"{what}, precision lost to gradual underflow; {where}")
+        return out(Outcome.SILENTLY_WRONG, f"0 with no sign of underflow; {where}")
     if ref == 0:
         return out(Outcome.SILENTLY_WRONG, f"spurious normal-size {g!r}; {where}")
     if sign != 0:

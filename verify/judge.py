@@ -379,7 +379,9 @@ def check_meta_gradient(
     like : str
         The built-in backend whose error model and known-failure regions apply: ``"numpy"``
         (default; stepwise backprop through the unrolled trajectory, as torch, JAX and the
-        meta-learning libraries do), ``"torch"``, ``"jax"``, ``"stable"`` or ``"paper"``.
+        meta-learning libraries do), ``"torch"``, ``"jax"``, ``"optax"``, ``"torchopt"``,
+        ``"higher"`` (their regions include flush-to-zero for the XLA-based ones),
+        ``"stable"`` or ``"paper"``.
     certified : Enclosure, optional
         The certified F'(eta) if you already have it (default: computed here with relative
         radius <= 2^-80).

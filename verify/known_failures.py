@@ -33,7 +33,7 @@ from .backprop._common import as_quadratic
 from .floats import get_format
 from .problems import Problem
 
-__all__ = ["REGISTRY", "ROUNDING_FLOOR_FACTOR", "KnownFailure", "lookup"]
+__all__ = ["FLUSH_MARGIN", "REGISTRY", "ROUNDING_FLOOR_FACTOR", "KnownFailure", "lookup"]
 
 Predicate = Callable[[Problem, float, int, str], bool]
 
@@ -125,10 +125,112 @@ def _below_rounding_floor(problem: Problem, eta: float, t: int, dtype: str) -> b
     return sens.kappa_grad * get_format(dtype).unit_roundoff > ROUNDING_FLOOR_FACTOR
 
 
+# The exact |F'| lies this factor inside the dtype's subnormal range at both ends (below the
+# smallest normal, above the smallest subnormal), and the terms of F' cancel by at most this
+# factor: see _flushed_subnormal_truth. Model errors are many orders of magnitude smaller.
+FLUSH_MARGIN = 8.0
+
+
+def _flushed_subnormal_truth(problem: Problem, eta: float, t: int, dtype: str) -> bool:
+    """The exact naive meta-gradient is a subnormal of the dtype, away from both ends of the
+    subnormal range: a backend that flushes subnormals to zero cannot return it.
+
+    Mechanism (XLA's CPU runtime). XLA's CPU client executes every computation -- jitted or
+    not, ``lax.scan`` or op-by-op, ``jax.disable_jit()`` included -- inside
+    ``tsl::port::ScopedFlushDenormal`` (xla/pjrt/cpu: "to match the default TF ThreadPool
+    behavior"), i.e. with the x86 MXCSR flags FTZ and DAZ set: every subnormal result is
+    written as 0 and every subnormal input read as 0, in float32 and float64 alike (bfloat16
+    is computed in float32, so it flushes too; float16 is computed in float32 where its
+    subnormals are normal numbers, so it does not). Measured with jax/jaxlib 0.10.2 on
+    x86-64: 1e-30 * 1e-10 gives 0.0 in float32 eagerly and under ``jax.jit``; 1e-310 * 2
+    gives 0.0 in float64. Nothing tried turns it off: ``XLA_FLAGS=--xla_cpu_ftz=false``,
+    ``--xla_cpu_enable_fast_math=false`` (the default), ``--xla_cpu_use_thunk_runtime=false``,
+    ``--xla_cpu_strict_dot_conv_math=true``, ``--xla_cpu_multi_thread_eigen=false``,
+    ``jax.jit(..., compiler_options={"xla_cpu_ftz": False})``,
+    ``jax_cpu_enable_async_dispatch=False``: all still flush (``xla_cpu_ftz`` is accepted but
+    the runtime's scoped MXCSR setting wins). ``jax.config`` has no denormal option. NumPy in
+    the same process is unaffected (the flags are set on XLA's execution threads only).
+
+    Consequence for reverse mode (b = 0, naive objective g(w_t)): the adjoint
+    bar w_k = (I - eta H) bar w_{k+1} decays towards the exact ~ rho^(2t-k); once
+    eta (H bar w)_j falls below the smallest normal it is flushed, bar w - 0 = bar w, and
+    the adjoint stops decaying (about 1.2e-36 in float32 on the cond-100 problem, where
+    eta alpha = 0.01); every earlier step then adds <bar w_{k+1}, -g_k> with g_k ~ 1, and
+    the sum comes out normal-size. Forward mode (``jax.jacfwd``) has tangent and iterate
+    decaying together and returns -0.0 instead.
+
+    Numbers (``python -m verify.flush`` prints them): q =
+    Quadratic.from_spectrum(geomspace(1, 100, 10), seed=0), eta = float32(1/L), t = 5000,
+    naive objective, float32; exact F' = -4.2964e-42 (a float32 subnormal). jax.grad, jitted
+    or eager scan: -9.297e-35; under ``jax.disable_jit()``: -9.251e-35; optax, jit and
+    eager: -9.372e-35 -- silently wrong by seven decades (the largest adjoint entry is
+    1.97e-23 at step t and stays at 1.16e-36 from step 1988 down to step 1, where NumPy's
+    decays to 9.4e-44: ``verify.flush.adjoint_trace``);
+    ``jax.jacfwd``: -0.0 (underflow). Without flushing: numpy reverse -3.29e-42, torch
+    -5.62e-42, torchopt and higher -6.82e-42 (gradual-underflow leftovers, judged
+    ``underflow``), numpy forward -4.2964e-42 (accurate). PyTorch does the same once told
+    to flush: under ``torch.set_flush_denormal(True)`` torch gives -7.92e-35, torchopt and
+    higher -9.21e-35 (PyTorch's default does not flush, so the torch backends are not in
+    this region). float64, same problem, eta = 1/L: jax -1.54e-304 at t = 35500 (exact
+    -1.70e-307), at t = 36500 (exact -3.26e-316) and at t = 37500 (exact rounds to -0.0).
+    The GPU paths could not be checked here (no GPU): XLA:GPU flushes by a compile option
+    (``--xla_gpu_ftz``), not by the runtime's MXCSR, and PyTorch CUDA kernels have their
+    own settings.
+
+    Where it is registered. Only the band where *every* output a flushing backend can
+    produce is provably a failure (below): on the problem above float32 t = 4707..5298 and
+    float64 t = 35710..37290 at eta = 1/L. The same mechanism also fails outside it --
+    float32 t = 4000 (exact -1.844e-33, jax -1.86e-33: inaccurate), t = 4400 and 4600
+    (exact -6.5e-37, -1.2e-38 normal; jax -9.3e-35: silently wrong), t >= 5400 (exact
+    rounds to -0 or the smallest subnormal; jax -9.3e-35) -- but there a flushing backend
+    *could* be right (its artifact is not bounded below by anything provable), so those
+    points are not claimed.
+
+    Why membership is provable. Under FTZ/DAZ every result of an arithmetic operation,
+    the returned F' included, is 0 or at least the smallest normal in magnitude. Here the
+    exact F' = -t sum_i lambda_i^2 c_i^2 r_i^(2t-1) (c = U^T w0, r_i = 1 - eta lambda_i),
+    evaluated in log space from the float64 eigendecomposition, lies between
+    FLUSH_MARGIN x smallest subnormal and smallest normal / FLUSH_MARGIN, and its terms
+    cancel by at most the factor (M + 1)/(M - 1) with M = FLUSH_MARGIN. So 0 is at least 8
+    ulps from the correctly rounded truth and a normal-size value is off by a factor of at
+    least 8; and the error bound, rel <= MODEL_LIMIT = 0.5 times the no-cancellation scale
+    <= 9/7 |F'|, admits neither (|error| >= |F'| for 0, >= 7 |F'| for a normal value). Every
+    output such a backend can produce is therefore a failure (underflow or silently wrong).
+    The float64 model errs in ln |F'| by about 2 t u (1 + eta L)/rho, negligible against
+    ln 8 at any horizon a test can run. Also not covered: b != 0, and the log objective
+    (its adjoint is seeded by 1/f and does not reach the subnormal range before f itself
+    underflows, region ``backprop-exponent-range``).
+    """
+    q = as_quadratic(problem)
+    if q.b is not None or t < 1:
+        return False
+    lam, U = np.linalg.eigh(q.H)
+    c = U.T @ q.w0
+    r = 1.0 - eta * lam
+    keep = (lam > 0) & (c != 0) & (r != 0)
+    if not keep.any():
+        return False
+    lam, c, r = lam[keep], c[keep], r[keep]
+    ln_terms = (
+        math.log(t) + 2 * np.log(lam) + 2 * np.log(np.abs(c)) + (2 * t - 1) * np.log(np.abs(r))
+    )
+    # F' = -sum(...): terms with r > 0 are negative, with r < 0 positive (odd power)
+    parts = [float(np.logaddexp.reduce(ln_terms[m])) for m in (r > 0, r < 0) if m.any()]
+    major = max(parts)
+    minor = min(parts) if len(parts) == 2 else -math.inf
+    margin = math.log(FLUSH_MARGIN)
+    if minor > major - margin:
+        return False  # the terms cancel: |F'| is not known well enough from the model
+    ln_abs = major + math.log1p(-math.exp(minor - major))
+    fmt = get_format(dtype)
+    ln_min_normal = fmt.emin * math.log(2.0)
+    return fmt.ln_min_subnormal + margin <= ln_abs <= ln_min_normal - margin
+
+
 REGISTRY: tuple[KnownFailure, ...] = (
     KnownFailure(
         name="backprop-exponent-range",
-        backends=("numpy", "torch", "jax"),
+        backends=("numpy", "torch", "jax", "optax", "torchopt", "higher"),
         dtypes=("float16", "bfloat16", "float32", "float64"),
         objectives=("log",),
         predicate=_backprop_out_of_range,
@@ -140,7 +242,7 @@ REGISTRY: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         name="backprop-affine-rounding-floor",
-        backends=("numpy", "torch", "jax"),
+        backends=("numpy", "torch", "jax", "optax", "torchopt", "higher"),
         dtypes=("float16", "bfloat16", "float32", "float64"),
         objectives=("log", "naive"),
         predicate=_below_rounding_floor,
@@ -149,6 +251,20 @@ REGISTRY: tuple[KnownFailure, ...] = (
             "below the rounding noise u (||H|| ||w_t|| + ||b||) of computing H w_t - b, the "
             "seed of the adjoint pass is noise and the exponentially small meta-gradient comes "
             "back finite and wrong (no NaN, no inf)"
+        ),
+    ),
+    KnownFailure(
+        name="xla-cpu-flush-to-zero",
+        backends=("jax", "optax"),
+        dtypes=("bfloat16", "float32", "float64"),
+        objectives=("naive",),
+        predicate=_flushed_subnormal_truth,
+        reason=(
+            "XLA's CPU runtime runs every computation with denormals flushed to zero (FTZ/DAZ, "
+            "jit or not; no XLA or JAX flag turns it off): the exact meta-gradient is a "
+            "subnormal of the dtype, which a flushing backend cannot return -- its reverse "
+            "pass stops the adjoint's decay at the smallest normal and returns a spurious "
+            "normal-size value (jax.grad -9.3e-35 where the truth is -4.3e-42), or 0"
         ),
     ),
     KnownFailure(

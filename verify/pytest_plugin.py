@@ -61,7 +61,6 @@ check.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
@@ -95,7 +94,16 @@ __all__ = [
 MARKER = "meta_gradient"
 #: Backend names, in the order :mod:`verify.backprop` lists them (kept here so that loading
 #: the plugin imports nothing heavy).
-ALL_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "stable", "paper")
+ALL_BACKENDS: tuple[str, ...] = (
+    "numpy",
+    "torch",
+    "jax",
+    "stable",
+    "paper",
+    "optax",
+    "torchopt",
+    "higher",
+)
 ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
 #: Certified truth precision: relative radius <= 2^-80 (as :data:`verify.truth.DEFAULT_REL_TOL`).
@@ -109,10 +117,11 @@ _MARKER_DOC = (
 
 
 def installed_backends() -> tuple[str, ...]:
-    """The backends that can run here (torch and jax only when importable)."""
-    return tuple(
-        b for b in ALL_BACKENDS if b not in ("torch", "jax") or importlib.util.find_spec(b)
-    )
+    """The backends that can run here (torch, jax and the meta-learning clients only when
+    their modules are installed)."""
+    from .backprop._common import installed
+
+    return tuple(b for b in ALL_BACKENDS if installed(b))
 
 
 def _split(name: str, text: str | None, allowed: Sequence[str]) -> tuple[str, ...] | None:

@@ -6,6 +6,9 @@ One entry point, :func:`meta_gradient`, runs any backend at any supported dtype:
   dtype (float16, bfloat16, float32, float64), batched over step sizes;
 * ``"torch"`` / ``"jax"`` -- PyTorch autograd / ``jax.grad`` through the unrolled trajectory
   (optional dependencies, imported lazily);
+* ``"optax"`` / ``"torchopt"`` / ``"higher"`` -- the meta-learning libraries users run
+  (:data:`CLIENT_BACKENDS`, optional extra ``clients``), each written as its documentation
+  writes a differentiable inner loop with a learning rate that requires grad;
 * ``"stable"`` -- the normalized eigenbasis formula of paper notes §4.6 (float32, float64);
 * ``"paper"`` -- the authors' rescaled matrix-power closed form, ``variant="published"``
   (unsorted ``np.linalg.eig``) or ``"sorted"``.
@@ -32,7 +35,9 @@ from numpy.typing import ArrayLike
 from ..problems import Problem
 from ._common import (
     BACKENDS,
+    CLIENT_BACKENDS,
     MODES,
+    VARIANTS,
     BackendUnavailableError,
     BackpropResult,
     Diagnostics,
@@ -40,6 +45,7 @@ from ._common import (
     finish,
     make_request,
     reject,
+    resolve_variant,
 )
 from .boundaries import FailurePrediction, predict_failure
 from .paper import PAPER_VARIANTS
@@ -47,8 +53,10 @@ from .stable import Sensitivity
 
 __all__ = [
     "BACKENDS",
+    "CLIENT_BACKENDS",
     "MODES",
     "PAPER_VARIANTS",
+    "VARIANTS",
     "BackendUnavailableError",
     "BackpropResult",
     "Diagnostics",
@@ -72,7 +80,7 @@ def meta_gradient(
     backend: str = "numpy",
     mode: str = "reverse",
     device: str | None = None,
-    variant: str = "published",
+    variant: str | None = None,
 ) -> BackpropResult:
     """Meta-objective F(eta) and meta-gradient F'(eta) from one float backend.
 
@@ -91,14 +99,18 @@ def meta_gradient(
         Evaluation loss g (default: the training loss).
     dtype : {"float16", "bfloat16", "float32", "float64"}
         Every backend rounds the problem data once to this format and computes in it.
-    backend : {"numpy", "torch", "jax", "stable", "paper"}
+    backend : {"numpy", "torch", "jax", "stable", "paper", "optax", "torchopt", "higher"}
     mode : {"reverse", "forward"}
-        Differentiation mode of ``"numpy"`` (torch and jax run reverse mode; the closed-form
-        backends ignore it and report ``mode="closed_form"``).
+        Differentiation mode of ``"numpy"`` (torch, jax and the clients run reverse mode; the
+        closed-form backends ignore it and report ``mode="closed_form"``).
     device : str, optional
-        PyTorch device (``"cpu"``, ``"cuda"``...); only ``None``/``"cpu"`` elsewhere.
-    variant : {"published", "sorted"}
-        Only for ``backend="paper"``.
+        PyTorch device (``"cpu"``, ``"cuda"``...) of ``backend="torch"``; only
+        ``None``/``"cpu"`` elsewhere.
+    variant : str, optional
+        For the backends with variants (:data:`VARIANTS`; ``None``: the first, the default):
+        ``backend="paper"``: ``"published"`` or ``"sorted"``; ``"optax"``: ``"jit"`` or
+        ``"eager"``; ``"torchopt"``: ``"functional"`` (``torchopt.sgd`` + ``update``) or
+        ``"meta"`` (``torchopt.MetaSGD``). Any other backend refuses a variant.
 
     Returns
     -------
@@ -113,7 +125,8 @@ def meta_gradient(
         For a valid option that the chosen backend does not support (e.g. ``"stable"`` at
         float16, ``"paper"`` with b != 0).
     BackendUnavailableError
-        When PyTorch or JAX is not installed (or the torch device is unusable).
+        When PyTorch, JAX or the client library is not installed (or the torch device is
+        unusable).
     TrajectoryMemoryError
         ``backend="numpy"``, ``mode="reverse"``: the stored trajectory (t x G x d entries of
         the dtype) cannot be allocated; forward mode and the stable backend need memory
@@ -139,8 +152,7 @@ def meta_gradient(
     )
     if device not in (None, "cpu") and backend not in ("torch",):
         raise reject("device", device, f"backend={backend!r} runs on the CPU only")
-    if variant != "published" and backend != "paper":
-        raise reject("variant", variant, "only backend='paper' has variants")
+    var = resolve_variant(backend, variant)
     if backend == "numpy":
         from .reference import run_numpy
 
@@ -152,11 +164,23 @@ def meta_gradient(
     if backend == "paper":
         from .paper import run_paper
 
-        return finish(req, *run_paper(req, variant), mode="closed_form", variant=variant)
+        return finish(req, *run_paper(req, str(var)), mode="closed_form", variant=var)
     if backend == "torch":
         from .torch_backend import run_torch
 
         return finish(req, *run_torch(req, device))
+    if backend == "optax":
+        from .optax_backend import run_optax
+
+        return finish(req, *run_optax(req, str(var)), variant=var)
+    if backend == "torchopt":
+        from .torchopt_backend import run_torchopt
+
+        return finish(req, *run_torchopt(req, str(var)), variant=var)
+    if backend == "higher":
+        from .higher_backend import run_higher
+
+        return finish(req, *run_higher(req))
     from .jax_backend import run_jax
 
     return finish(req, *run_jax(req, device))

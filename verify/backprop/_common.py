@@ -33,15 +33,54 @@ from ..problems import LeastSquares, Problem, Quadratic
 
 __all__ = [
     "BACKENDS",
+    "CLIENT_BACKENDS",
     "MODES",
+    "REQUIRES",
+    "VARIANTS",
     "BackendUnavailableError",
     "BackpropResult",
     "Diagnostics",
     "UnsupportedOptionError",
+    "installed",
 ]
 
-BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "stable", "paper")
+BACKENDS: tuple[str, ...] = (
+    "numpy",
+    "torch",
+    "jax",
+    "stable",
+    "paper",
+    "optax",
+    "torchopt",
+    "higher",
+)
 MODES: tuple[str, ...] = ("reverse", "forward")
+#: The meta-learning libraries under test (optional extra ``clients``): each unrolls GD the
+#: way its documentation tells users to, with reverse-mode autodiff of the unrolled loss.
+CLIENT_BACKENDS: tuple[str, ...] = ("optax", "torchopt", "higher")
+#: The Python modules each optional backend needs (the others need nothing beyond numpy).
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "torch": ("torch",),
+    "jax": ("jax",),
+    "optax": ("jax", "optax"),
+    "torchopt": ("torch", "torchopt"),
+    "higher": ("torch", "higher"),
+}
+
+
+def installed(backend: str) -> bool:
+    """Whether ``backend``'s modules are installed here (found, not imported)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in REQUIRES.get(backend, ()))
+
+
+#: Backends with variants, the first of each being the default.
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "paper": ("published", "sorted"),
+    "optax": ("jit", "eager"),
+    "torchopt": ("functional", "meta"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,7 +146,9 @@ class BackpropResult:
     problem, eval_problem
         The inputs (kept so that :mod:`verify.compare` can size tolerances).
     variant : str or None
-        ``backend="paper"`` only: ``"published"`` or ``"sorted"``.
+        The variant of a backend that has several (:data:`VARIANTS`): ``"published"`` or
+        ``"sorted"`` (paper), ``"jit"`` or ``"eager"`` (optax), ``"functional"`` or
+        ``"meta"`` (torchopt); ``None`` for the others.
     """
 
     value: Any
@@ -314,14 +355,15 @@ def finish(
     )
 
 
-def optional_import(module: str, backend: str, name: str) -> Any:
+def optional_import(module: str, backend: str, name: str, extra: str | None = None) -> Any:
     """Import an optional framework for ``backend``, or raise :class:`BackendUnavailableError`
-    naming the extra that installs it (``pip install 'l2l-verify[backend]'``)."""
+    naming the extra that installs it (``pip install 'l2l-verify[extra]'``, default the
+    backend's name)."""
     try:
         return importlib.import_module(module)
     except ImportError as exc:
         raise BackendUnavailableError(
-            backend, f"{name} is not installed (pip install 'l2l-verify[{backend}]')"
+            backend, f"{name} is not installed (pip install 'l2l-verify[{extra or backend}]')"
         ) from exc
 
 
@@ -332,6 +374,20 @@ def importable(module: str, backend: str, name: str) -> bool:
     except BackendUnavailableError:
         return False
     return True
+
+
+def resolve_variant(backend: str, variant: str | None) -> str | None:
+    """The variant a backend runs (its default for ``None``), or a typed error."""
+    choices = VARIANTS.get(backend)
+    if choices is None:
+        if variant is not None:
+            raise reject("variant", variant, f"backend={backend!r} has no variants")
+        return None
+    if variant is None:
+        return choices[0]
+    if variant not in choices:
+        raise reject("variant", variant, f"backend={backend!r} has variants {choices}")
+    return variant
 
 
 def reject(argument: str, value: Any, reason: str) -> ArgumentError:

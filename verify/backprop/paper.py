@@ -27,11 +27,19 @@ from typing import Any
 
 import numpy as np
 
-from ._common import NO_DIAGNOSTICS, Diagnostics, Request, check_dtype, problem_data, reject
+from ._common import (
+    NO_DIAGNOSTICS,
+    VARIANTS,
+    Diagnostics,
+    Request,
+    check_dtype,
+    problem_data,
+    reject,
+)
 
 __all__ = ["PAPER_VARIANTS", "run_paper"]
 
-PAPER_VARIANTS: tuple[str, ...] = ("published", "sorted")
+PAPER_VARIANTS: tuple[str, ...] = VARIANTS["paper"]
 PAPER_DTYPES: tuple[str, ...] = ("float32", "float64")
 
 

@@ -411,6 +411,15 @@ def _check_backends(backends: Sequence[str]) -> None:
 
     from ..backprop import BackendUnavailableError
 
+    # the modules each optional backend needs, and the extra that installs them
+    needs = {
+        "torch": (("torch",), "torch"),
+        "jax": (("jax",), "jax"),
+        "optax": (("jax", "optax"), "clients"),
+        "torchopt": (("torch", "torchopt"), "clients"),
+        "higher": (("torch", "higher"), "clients"),
+    }
     for be in backends:
-        if be in ("torch", "jax") and importlib.util.find_spec(be) is None:
-            raise BackendUnavailableError(be, f"pip install 'l2l-verify[{be}]'")
+        modules, extra = needs.get(be, ((), ""))
+        if any(importlib.util.find_spec(m) is None for m in modules):
+            raise BackendUnavailableError(be, f"pip install 'l2l-verify[{extra}]'")

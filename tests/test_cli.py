@@ -92,6 +92,10 @@ def _bad_invocations(tmp: Path) -> list[tuple[list[str], str]]:
         (["check", str(tmp / "missing.jsonl")], "missing.jsonl"),
         (["check", str(results)], "'t'"),
         (["check", str(results), "--format", "xml"], "--format"),
+        # theorems
+        (["theorems", "--seed", "-1"], "--seed"),
+        (["theorems", "--d", "0"], "--d"),
+        (["theorems", "--quick", "--full"], "--full"),
         # proofs, the top level
         (["proofs", "--bogus"], "--bogus"),
         ([], "COMMAND"),

@@ -34,6 +34,79 @@ MAX_COMMITTED_BYTES = 5 * 2**20
 SMALL = {"mode": "quick", "backends": ("numpy-reverse", "stable"), "dtypes": ("float32", "float64")}
 
 
+# Keys of quantities that are non-negative by definition (errors, RMSEs, proportions, step
+# counts): their intervals must never reach below zero, whether or not they carry the
+# "nonnegative" flag (the report before issue 16 had train RMSE 0.62 [-0.945, 2.18]).
+_NONNEGATIVE_KEY = re.compile(r"(error|rmse|within_|median|settle|spread)(?!_gap)")
+
+
+def _low(value: Any) -> float:
+    return float(value)  # finite, or the strings "inf" / "-inf" of a non-finite end
+
+
+def audit_claims(data: dict[str, Any]) -> list[str]:
+    """Problems with the paper verdicts of a data.json (sections paper and theorems): every
+    interval of a non-negative quantity has a lower end >= 0, and every verdict rests on an
+    instance count (a figure's verdict on its claims, each with instances >= 1)."""
+    problems: list[str] = []
+
+    def walk(node: Any, path: str, key: str) -> None:
+        if isinstance(node, dict):
+            if "low" in node and "high" in node:
+                nonneg = node.get("nonnegative") is True or _NONNEGATIVE_KEY.search(key)
+                if nonneg and _low(node["low"]) < 0:
+                    problems.append(f"{path}: non-negative quantity with low = {node['low']}")
+            if "verdict" in node and "reading" not in node:
+                if "claims" in node:
+                    if not node["claims"]:
+                        problems.append(f"{path}: a verdict without claims")
+                elif not (isinstance(node.get("instances"), int) and node["instances"] >= 1):
+                    problems.append(
+                        f"{path}: verdict {node['verdict']!r} without an instance count"
+                    )
+            for k, v in node.items():
+                walk(v, f"{path}.{k}", str(k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{path}[{i}]", key)
+
+    for name in ("paper", "theorems"):
+        walk(data["sections"][name], f"sections.{name}", name)
+    return problems
+
+
+def test_audit_catches_negative_intervals_and_verdicts_without_instances() -> None:
+    bad = {
+        "sections": {
+            "paper": {
+                "fig3": {"rows": [{"tbt_train_rmse": {"mean": 0.62, "low": -0.945, "high": 2.18}}]},
+                "fig9": {"verdict": "differs", "claims": []},
+            },
+            "theorems": {
+                "rows": [
+                    {"claim": "x", "verdict": "matches", "points": 3},
+                    {
+                        "claim": "y",
+                        "verdict": "matches",
+                        "instances": 4,
+                        "interval": {"low": -0.1, "high": 1, "nonnegative": True},
+                    },
+                    {
+                        "claim": "z",
+                        "verdict": "matches",
+                        "instances": 2,
+                        "interval": {"low": -0.1, "high": 1, "nonnegative": False},
+                    },
+                ]
+            },
+        }
+    }
+    found = audit_claims(bad)
+    assert len(found) == 4, found  # the signed interval of row z is fine
+    assert any("tbt_train_rmse" in f for f in found)
+    assert any("without an instance count" in f for f in found)
+
+
 class Interrupted(RuntimeError):
     """Raised by the patched theorem section to simulate a killed run."""
 
@@ -81,6 +154,8 @@ def test_interrupted_run_resumes_and_output_is_byte_identical(
     fresh = tmp_path / "b"
     build_report(fresh, **SMALL)  # type: ignore[arg-type]
     assert (out / "data.json").read_bytes() == (fresh / "data.json").read_bytes()
+    # issue 16: the freshly built (quick) report's paper verdicts are sound
+    assert audit_claims(json.loads((out / "data.json").read_text())) == []
 
     # the folder is complete: pages, figures referenced by the page, CSV with every cell
     html = (out / "index.html").read_text()
@@ -155,12 +230,19 @@ def test_committed_certified_sections_are_fresh() -> None:
     assert regime == sec["regime"], "reports/default regime map is stale: run `l2l-verify report`"
     fig2 = json.loads(json.dumps(sections.figure2(problem)))
     assert fig2 == sec["paper"]["fig2"], "reports/default Figure 2 is stale"
+    # Figure 1's certified run (its distribution over instances is float64, not compared)
     fig1 = json.loads(json.dumps(sections.figure1(problem, sec["paper"]["fig1"]["steps"])))
-    assert fig1 == sec["paper"]["fig1"], "reports/default Figure 1 is stale"
+    committed_fig1 = {k: sec["paper"]["fig1"].get(k) for k in fig1}
+    assert fig1 == committed_fig1, "reports/default Figure 1 is stale"
     # the theorem table from the committed sections 2-3 and freshly certified numbers
     tparams = sections.section_params("theorems", opts["mode"], seed=opts["seed"], d=opts["d"])
     rows = sections.theorem_section(problem, tparams, quiet, prior=sec)["rows"]
     assert json.loads(json.dumps(rows)) == sec["theorems"]["rows"], "theorem table is stale"
+
+
+def test_committed_report_claims_are_sound() -> None:
+    """No interval of a non-negative quantity reaches below zero, every verdict has N."""
+    assert audit_claims(_committed()) == []
 
 
 def test_readme_explains_every_column_and_class() -> None:

@@ -17,6 +17,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .report_sections import OUTCOME_CLASSES
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "COLOR_CLIP",
     "NONFINITE_COLOR",
     "plot_backprop",
+    "plot_clients",
     "plot_paper",
     "plot_regime",
 ]
@@ -271,15 +274,29 @@ def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
     plt = _plt()
     written = {}
     f1 = paper["fig1"]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(f1["etas"], lw=1, label="eta_k (meta-GD, certified gradients)")
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    ax.plot(f1["etas"], lw=1, label="eta_k (certified gradients)")
     ax.axhline(f1["eta_star"], color="k", ls="--", lw=1, label="certified eta*(80)")
     if f1["steps_to_settle_1e-2"] is not None:
         ax.axvline(f1["steps_to_settle_1e-2"], color="g", lw=1, ls=":", label="settled within 1%")
     ax.set_xlabel("meta-step k")
     ax.set_ylabel("eta")
-    ax.set_title(f"Figure 1: training eta (t = {f1['t']}, eta0 = {f1['eta0']})")
-    ax.legend(fontsize=10)
+    ax.set_title(f"report's instance (t = {f1['t']}, eta0 = {f1['eta0']})")
+    ax.legend(fontsize=9)
+    # the distribution over instances: empirical CDF of the settle step per tolerance
+    for tol, steps in f1["per_instance"].items():
+        sx = np.sort(np.array([float(v) for v in steps]))
+        sy = np.arange(1, sx.size + 1) / sx.size
+        finite = np.isfinite(sx)
+        ax2.step(sx[finite], sy[finite], where="post", label=f"within {100 * float(tol):g}%")
+    ax2.axvline(300, color="k", ls="--", lw=1, label="paper: 300 steps")
+    ax2.set_xlim(0, f1["steps"])
+    ax2.set_ylim(0, 1)
+    ax2.set_xlabel("meta-steps until eta stays near eta*")
+    ax2.set_ylabel("fraction of instances")
+    ax2.set_title(f"{f1['instances']} instances (never settled: not reached)")
+    ax2.legend(fontsize=9, loc="lower right")
+    fig.suptitle("Figure 1: training eta (mu_k = 1/(100 sqrt k))", fontsize=11)
     fig.tight_layout()
     written["fig1"] = _save(fig, out, "fig1_meta_gd.png")
     f2 = paper["fig2"]
@@ -324,4 +341,66 @@ def plot_paper(paper: dict[str, Any], out: Path) -> dict[str, str]:
         )
         fig.tight_layout()
         written[key] = _save(fig, out, fname)
+    return written
+
+
+def plot_clients(clients: dict[str, Any], out: Path) -> dict[str, str]:
+    """The flush-to-zero adjoint traces and the NaN-masking audit's eta_k, one PNG each."""
+    import numpy as np
+
+    plt = _plt()
+    written: dict[str, str] = {}
+    ftz = clients["ftz"]
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    styles = {"numpy": "-", "jax": "--", "torch": ":", "torch-ftz": "-."}
+    for engine, tr in ftz["traces"].items():
+        if tr["status"] != "ok":
+            continue
+        mags = np.array([_num(v) for v in tr["magnitude"]], dtype=float)
+        steps = ftz["t"] - ftz["stride"] * np.arange(len(mags))
+        ax.semilogy(
+            steps,
+            np.where(mags > 0, mags, np.nan),
+            styles.get(engine, "-"),
+            lw=1.8,
+            label=f"{engine} (F' = {float.fromhex(tr['grad']):.3g}: {tr['outcome']})",
+        )
+    ax.axhline(2.0**-126, color="grey", lw=0.8, ls="--", label="smallest normal float32")
+    ax.axhline(2.0**-149, color="grey", lw=0.8, ls=":", label="smallest subnormal float32")
+    ax.invert_xaxis()
+    ax.set_xlabel("step k of the reverse pass (from t down to 1)")
+    ax.set_ylabel("max_j |adjoint_k[j]|")
+    ax.set_title(
+        f"Flush-to-zero: the adjoint stops decaying (float32, t = {ftz['t']}, "
+        f"certified F' = {float.fromhex(ftz['truth']):.3g})",
+        fontsize=11,
+    )
+    ax.legend(fontsize=9, loc="upper right")
+    fig.tight_layout()
+    written["ftz"] = _save(fig, out, "ftz_adjoint.png")
+    runs = clients["masking"]["runs"]
+    settings = sorted({(r["t"], r["eta0"], r["dtype"], r["schedule"]) for r in runs})
+    width = max(7.0, 5.6 * len(settings))
+    fig, axes = plt.subplots(1, len(settings), figsize=(width, 4.0), squeeze=False)
+    every = clients["masking"]["stored_every"]
+    for ax, (t, eta0, dt, sched) in zip(axes[0], settings, strict=True):
+        mine = [
+            r
+            for r in runs
+            if (r["t"], r["eta0"], r["dtype"], r["schedule"]) == (t, eta0, dt, sched)
+        ]
+        for r in mine:
+            etas = np.array([_num(v) for v in r["etas"]], dtype=float)
+            ax.plot(
+                every * np.arange(len(etas)), etas, lw=1.5, label=f"{r['mask']}: {r['verdict']}"
+            )
+        star = mine[0]["eta_star"]
+        ax.axhline(star, color="k", ls="--", lw=1, label="certified eta*")
+        ax.set_title(f"t = {t}, eta0 = {eta0:.3g}, {dt}, {sched} schedule", fontsize=11)
+        ax.set_xlabel("meta-step k")
+        ax.set_ylabel("eta_k")
+        ax.legend(fontsize=9)
+    fig.suptitle("Meta-GD on masked float meta-gradients", fontsize=12)
+    fig.tight_layout()
+    written["masking"] = _save(fig, out, "masking.png")
     return written

@@ -65,7 +65,7 @@ __all__ = [
 
 #: Version of the report's layout and content; bump it whenever data.json, the pages or the
 #: meaning of a column changes (a test fails when reports/default is older).
-REPORT_FORMAT_VERSION = 2
+REPORT_FORMAT_VERSION = 3
 
 #: Sections in computation order: name -> title.
 SECTIONS: dict[str, str] = {
@@ -73,6 +73,7 @@ SECTIONS: dict[str, str] = {
     "backprop": "Backprop outcome maps",
     "paper": "Paper figures reproduced",
     "theorems": "Theorem table",
+    "clients": "Meta-learning libraries: flush-to-zero and NaN masking",
 }
 DEFAULT_BACKENDS: tuple[str, ...] = tuple(sections.BACKEND_CHOICES)
 MODES = ("quick", "default", "full")
@@ -164,6 +165,13 @@ def _canonical_command(
     if tuple(dtypes) != sections.DTYPE_CHOICES:
         parts += ["--dtypes", *dtypes]
     return " ".join(parts)
+
+
+def _now() -> str:
+    """The current UTC time, to the second (provenance only: never in data.json)."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def _versions() -> dict[str, str | None]:
@@ -262,8 +270,13 @@ def build_report(
             entry = json.loads(path.read_text())
             results[name] = entry["value"]
             sys.stderr.write(f"{name:>9} resumed from {path}\n")
-            # the wall time of the run that computed it
-            timing[name] = {"wall_s": entry["wall_s"], "cached": True}
+            # the wall time, date and machine of the run that computed it
+            timing[name] = {
+                "wall_s": entry["wall_s"],
+                "cached": True,
+                "computed": entry.get("computed"),
+                "host": entry.get("host"),
+            }
             continue
         bar = _Bar(name)
         if name == "theorems":
@@ -274,9 +287,10 @@ def build_report(
         # round-trip through JSON so that fresh and cached results are the same objects
         text = _dumps(value)
         wall = round(time.monotonic() - t0, 2)
-        _atomic_write(path, _dumps({"wall_s": wall, "value": json.loads(text)}))
+        stamp = {"computed": _now(), "host": platform.node() or None}
+        _atomic_write(path, _dumps({"wall_s": wall, "value": json.loads(text), **stamp}))
         results[name] = json.loads(text)
-        timing[name] = {"wall_s": wall, "cached": False}
+        timing[name] = {"wall_s": wall, "cached": False, **stamp}
     spec = problem.spectral_enclosures()
     L = spec["L"].to_float("float64")
     alpha = spec["alpha"].to_float("float64")
@@ -333,14 +347,23 @@ def build_report(
             "backprop": "truth per grid point: enclosure of F' with relative radius <= 2^-80, "
             "rounded once to each dtype",
             "paper": "Figures 1-2: enclosures of relative radius <= 2^-80, eta* relative width "
-            "<= 1e-12; Figures 3-4: float64 Monte Carlo, 99% normal intervals",
+            "<= 1e-12; Figure 1's distribution and Figures 3-4: float64 Monte Carlo, 99% "
+            "scipy.stats intervals (bootstrap BCa, exact binomial, order statistics)",
             "theorems": "F', F'' enclosures of relative radius <= 2^-80; theory constants proven "
             "enclosures (verify.theory)",
+            "clients": "flush-to-zero: F' enclosure of relative radius <= 2^-80 rounded once to "
+            "float32; masking: eta*(t) enclosure of relative width <= 1e-9 (verify.masking), "
+            "reference run on certified meta-gradients rounded to float64",
         },
         "working_precision": f"adaptive from 64 bits up to {truth.DEFAULT_MAX_PREC_BITS} bits",
     }
     figures = render(data, provenance, out)
-    provenance["sections"]["render"] = {"wall_s": round(time.monotonic() - t0, 2), "cached": False}
+    provenance["sections"]["render"] = {
+        "wall_s": round(time.monotonic() - t0, 2),
+        "cached": False,
+        "computed": _now(),
+        "host": platform.node() or None,
+    }
     provenance["wall_s_total"] = round(time.monotonic() - started, 2)
     _atomic_write(out / "provenance.json", _dumps(provenance))
     # re-render the provenance section now that the total wall time is known
@@ -460,14 +483,9 @@ def check_out(out: Path) -> None:
 
 
 def _installed(backend_choice: str) -> bool:
-    from .backprop._common import importable
+    from .backprop._common import installed
 
-    backend = sections.BACKEND_CHOICES[backend_choice][0]
-    frameworks = {"torch": ("torch", "PyTorch"), "jax": ("jax", "JAX")}
-    if backend not in frameworks:
-        return True
-    module, name = frameworks[backend]
-    return importable(module, backend, name)
+    return installed(sections.BACKEND_CHOICES[backend_choice][0])
 
 
 def losses(out: Path, backends: Sequence[str], dtypes: Sequence[str], mode: str) -> list[str]:

@@ -41,10 +41,13 @@ STATUS_MEANINGS = {
     "unsupported": "the backend refuses this dtype (typed UnsupportedOptionError)",
     "unavailable": "the backend's framework is not installed here",
 }
-_SECTION_ORDER = ("regime", "backprop", "paper", "theorems", "render")
+_SECTION_ORDER = ("regime", "backprop", "paper", "theorems", "clients", "render")
 #: The answers speak of the first plain-backprop backend, and the first dtype, in these
 #: orders that produced a map in the run.
 FOCUS_BACKENDS: tuple[str, ...] = ("numpy-reverse", "numpy-forward", "torch", "jax")
+#: The report's backends that are plain backprop through the unrolled trajectory (Corollary 1
+#: applies to them): the reference, the frameworks and the meta-learning libraries.
+PLAIN_BACKENDS: tuple[str, ...] = (*FOCUS_BACKENDS, "optax", "torchopt", "higher")
 FOCUS_DTYPES: tuple[str, ...] = ("float32", "float64", "bfloat16", "float16")
 
 
@@ -233,8 +236,75 @@ def answers(data: dict[str, Any]) -> dict[str, Any]:
             if v is not None
         ]
         text.append("PyTorch autograd vs the numpy reference backprop: " + "; ".join(parts) + ".")
+    libs = _libraries(maps, horizons, fracs)
+    out["libraries"] = libs
+    if libs:
+        text.append(
+            "Frameworks and meta-learning libraries on this grid (log objective): "
+            + "; ".join(_library_text(name, per) for name, per in libs.items())
+            + "."
+        )
     out["text"] = text
     return out
+
+
+#: The report's framework and meta-learning-library backends, for the answers.
+LIBRARY_BACKENDS: tuple[str, ...] = ("torch", "jax", "optax", "torchopt", "higher")
+
+
+def _libraries(
+    maps: dict[str, Any], horizons: list[int], fracs: list[float]
+) -> dict[str, dict[str, Any]]:
+    """Per library and dtype: silent zeros, spurious values, NaN, overflow, underflow, and the
+    first failing cell (smallest t, then smallest eta)."""
+    libs: dict[str, dict[str, Any]] = {}
+    for name in LIBRARY_BACKENDS:
+        per: dict[str, Any] = {}
+        for dt, entry in maps.get(name, {}).items():
+            if entry["status"] != "ok":
+                continue
+            counts = dict.fromkeys(("silent_zero", "spurious", "nan", "overflow", "underflow"), 0)
+            first = None
+            for i, row in enumerate(entry["classes"]):
+                for j, cls in enumerate(row):
+                    if cls not in FAILURE_CLASSES:
+                        continue
+                    if cls == "silently_wrong":
+                        zero = float.fromhex(entry["grad"][i][j]) == 0
+                        counts["silent_zero" if zero else "spurious"] += 1
+                    else:
+                        counts[cls] += 1
+                    if first is None:
+                        first = {"t": horizons[i], "eta_times_L_over_2": fracs[j], "class": cls}
+            per[dt] = {**counts, "first": first}
+        if per:
+            libs[name] = per
+    return libs
+
+
+def _library_text(name: str, per: dict[str, Any]) -> str:
+    parts = []
+    for dt, c in per.items():
+        found = [
+            f"{c[k]} {label}"
+            for k, label in (
+                ("silent_zero", "silent zeros"),
+                ("spurious", "spurious values"),
+                ("nan", "NaN"),
+                ("overflow", "overflows"),
+                ("underflow", "underflows"),
+            )
+            if c[k]
+        ]
+        if not found:
+            parts.append(f"{dt} none")
+            continue
+        f = c["first"]
+        parts.append(
+            f"{dt} {', '.join(found)} (first at t = {f['t']}, eta = "
+            f"{f['eta_times_L_over_2']:g} x 2/L)"
+        )
+    return f"{name}: " + ", ".join(parts)
 
 
 # ------------------------------------------------------------------------------ blocks
@@ -581,7 +651,7 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         if r["status"] != "ok":
             rows.append([r["backend"], r["dtype"], r["status"], *[""] * (len(header) - 3)])
             continue
-        plain = r["backend"] in ("numpy-reverse", "numpy-forward", "torch", "jax")
+        plain = r["backend"] in PLAIN_BACKENDS
         rows.append(
             [r["backend"], r["dtype"], *[_f(r[c], ".3f") for c in OUTCOME_CLASSES]]
             + (
@@ -638,119 +708,13 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         if f"outcome_{name}" in figs:
             doc.img(figs[f"outcome_{name}"], f"{name}: outcome classes per dtype")
             doc.img(figs[f"bits_{name}"], f"{name}: bits of error per dtype")
-    # ---------------------------------------------------------------- section 3
-    pp = sec["paper"]
-    doc.h(2, "3. Paper figures reproduced", "paper")
-    doc.p(
-        "Each figure beside the paper's stated finding, our measured numbers and a verdict "
-        "computed from them (matches = every listed check holds)."
-    )
-    titles = {
-        "fig1": "Figure 1: meta-GD on eta (d = 20, t = 80, eta0 = 0.1)",
-        "fig2": "Figure 2: optimal eta*(t)",
-        "fig3": "Figure 3: TbT vs TbV RMSE over sigma",
-        "fig4": "Figure 4: TbT vs TbV RMSE over the sample size",
-    }
-    for key, title in titles.items():
-        f = pp[key]
-        doc.h(3, title, key)
-        doc.p(f"Paper: {f['finding']}.")
-        how = f" -- {f['how']}" if f.get("how") else ""
-        doc.p(f"Verdict: **{f['verdict']}**{how}.")
-        doc.img(figs[key], title)
-        doc.table(
-            ["check", "measured", "holds"],
-            [
-                [c["claim"], c["measured"], "holds" if c["holds"] else "violated"]
-                for c in f["checks"]
-            ],
-        )
-        if key in ("fig3", "fig4"):
-            doc.table(
-                [
-                    "sigma",
-                    "d",
-                    "n (TbV)",
-                    "tasks / test",
-                    "eta TbT",
-                    "eta TbV",
-                    "train RMSE TbT",
-                    "train RMSE TbV",
-                    "test RMSE TbT",
-                    "test RMSE TbV",
-                    "E|w-w*|^2 TbT",
-                    "E|w-w*|^2 TbV",
-                ],
-                [
-                    [
-                        f"{r['sigma']:g}",
-                        r["d"],
-                        f"{r['n']} ({r['n1']}+{r['n2']})",
-                        f"{r['tasks']} / {r['test_tasks']}",
-                        f"{r['eta_tbt']:.3g}",
-                        f"{r['eta_tbv']:.3g}",
-                        *[
-                            f"{r[k]['mean']:.3g} [{r[k]['low']:.3g}, {r[k]['high']:.3g}]"
-                            for k in (
-                                "tbt_train_rmse",
-                                "tbv_train_rmse",
-                                "tbt_test_rmse",
-                                "tbv_test_rmse",
-                                "tbt_error",
-                                "tbv_error",
-                            )
-                        ],
-                    ]
-                    for r in f["rows"]
-                ],
-            )
-        if key == "fig1":
-            doc.p(
-                f"eta*(80) = {f['eta_star']:.10g} (certified); settled within 1% after "
-                f"{_f(f['steps_to_settle_1e-2'])} steps, within 0.1% after "
-                f"{_f(f['steps_to_settle_1e-3'])} steps; {f['resets']} resets to 0."
-            )
-    # ---------------------------------------------------------------- section 4
-    doc.h(2, "4. Theorem table", "theorems")
-    doc.p(
-        "Each claim checked on certified numbers: a point counts as 'proven' when the "
-        "inequality is proven on the enclosures, 'violated' only when the violation is proven, "
-        "else 'undecided'. Theorems 5 and 6 rest on the Monte Carlo experiments of section 3 "
-        "(99% intervals) and say so. Grid G: eta / (2/L) in {"
-        + ", ".join(f"{f:g}" for f in sec["theorems"]["grid"]["eta_times_L_over_2"])
-        + "} x t in {"
-        + ", ".join(str(t) for t in sec["theorems"]["grid"]["t"])
-        + "}."
-    )
-    doc.table(
-        [
-            "claim",
-            "statement",
-            "constants",
-            "what was checked",
-            "points",
-            "proven",
-            "violated",
-            "undecided",
-            "result",
-            "verdict",
-        ],
-        [
-            [
-                r["claim"],
-                r["statement"],
-                r["constants"],
-                r["checked"],
-                r["points"],
-                r["proven"],
-                r["violated"],
-                r["undecided"],
-                r["result"],
-                r["verdict"],
-            ]
-            for r in sec["theorems"]["rows"]
-        ],
-    )
+    if "clients" in sec:
+        _clients_block(doc, sec["clients"], figs)
+    # ---------------------------------------------------------------- sections 3 and 4
+    from .report_paper import paper_block, theorem_block
+
+    paper_block(doc, sec["paper"], figs)
+    theorem_block(doc, sec["theorems"])
     # ---------------------------------------------------------------- learned optimizer
     summary = out / "learned" / "summary.md"
     if summary.exists():
@@ -805,11 +769,12 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         ],
     )
     doc.table(
-        ["section", "wall time (s)", "certified precision used"],
+        ["section", "wall time (s)", "computed (UTC, host)", "certified precision used"],
         [
             [
                 name,
                 _f(t["wall_s"], ".1f") + (" (resumed from cache)" if t["cached"] else ""),
+                " ".join(str(t[k]) for k in ("computed", "host") if t.get(k)) or "-",
                 prov["certified_precision"].get(name, "-"),
             ]
             for name, t in sorted(
@@ -818,6 +783,86 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
         ],
     )
     return doc
+
+
+def _clients_block(doc: _Doc, cl: dict[str, Any], figs: dict[str, str]) -> None:
+    """Section 2's close-ups of the meta-learning libraries' failures: the flush-to-zero
+    mechanism and what NaN masking does to meta-gradient descent."""
+    ftz = cl["ftz"]
+    doc.h(3, "Flush-to-zero: why JAX and optax return spurious values", "ftz")
+    doc.p(
+        f"One reverse pass of the naive objective in float32 on `{ftz['problem']}` at eta = "
+        f"float32(1/L), t = {ftz['t']}: the certified F' = "
+        f"{float.fromhex(ftz['truth']):.4g} is a float32 subnormal. XLA's CPU runtime flushes "
+        "subnormal results to zero (jit or eager, float32 and float64; no XLA flag tried turns "
+        "it off, see `verify/flush.py`), so the adjoint stops decaying near 1e-36 and every "
+        "early step adds a normal-size term: the meta-gradient comes back about 1e-35, seven "
+        "orders of magnitude too large and nothing warns. NumPy and PyTorch (default) keep "
+        "gradual underflow; PyTorch with `torch.set_flush_denormal(True)` behaves like JAX. "
+        "The known-failure region `xla-cpu-flush-to-zero` registers the band where this "
+        "provably fails."
+    )
+    doc.table(
+        ["engine", "meta-gradient", "outcome", "smallest nonzero adjoint"],
+        [
+            [e, float.fromhex(tr["grad"]), tr["outcome"], _f(tr["floor"], ".3g")]
+            if tr["status"] == "ok"
+            else [e, tr["status"], tr.get("reason", ""), ""]
+            for e, tr in ftz["traces"].items()
+        ],
+    )
+    if "ftz" in figs:
+        doc.img(figs["ftz"], "adjoint magnitude per step, flushed vs not")
+    m = cl["masking"]
+    doc.h(3, "NaN masking: meta-gradient descent on masked meta-gradients", "masking")
+    doc.p(
+        "Learned-optimizer code replaces non-finite meta-gradients by 0 (the paper's "
+        "TensorFlow code, learned_optimization), by `nan_to_num`, or clips them. Here "
+        f"meta-GD on `{m['problem']}` runs {m['steps']} meta-steps on float32 backprop "
+        "meta-gradients passed through each mask, beside a reference run on certified "
+        "meta-gradients (same schedule and budget), and its end is compared with the "
+        "certified eta*(t): converges / recovers (within 1% of eta*, cleanly / although "
+        "gradients were masked) / stalls (eta stopped moving away from eta*) / wrong_value."
+    )
+    doc.table(
+        [
+            "t",
+            "eta0",
+            "dtype",
+            "schedule",
+            "mask",
+            "verdict",
+            "eta_final",
+            "eta*",
+            "masked or zero gradients",
+            "reference (certified gradients)",
+        ],
+        [
+            [
+                r["t"],
+                _f(r["eta0"], ".4g"),
+                r["dtype"],
+                r["schedule"],
+                r["mask"],
+                r["verdict"],
+                _f(r["eta_final"], ".5g"),
+                _f(r["eta_star"], ".5g"),
+                int(r["nonfinite"]) + int(r["zero"]) + int(r["clipped"]),
+                r["reference_verdict"],
+            ]
+            for r in m["runs"]
+        ],
+    )
+    bad = [r for r in m["runs"] if r["verdict"] in ("stalls", "wrong_value")]
+    good_ref = [r for r in bad if r["reference_verdict"] == "converges"]
+    doc.p(
+        f"Verdict: masking hides the failure in {len(bad)} of {len(m['runs'])} runs (eta "
+        f"stalls or ends at a wrong value); in {len(good_ref)} of them the certified reference "
+        "converges with the same schedule and budget, so the masking, not the budget, is to "
+        "blame."
+    )
+    if "masking" in figs:
+        doc.img(figs["masking"], "eta_k under each mask against the certified eta*")
 
 
 def _readme_link(out: Path) -> str:
@@ -862,6 +907,43 @@ def _csv(rows: list[list[Any]], header: list[str]) -> str:
     w.writerow(header)
     w.writerows(rows)
     return buf.getvalue()
+
+
+#: Columns of csv/masking.csv (one row per masked meta-GD run).
+MASKING_COLUMNS: tuple[str, ...] = (
+    "t",
+    "eta0",
+    "dtype",
+    "schedule",
+    "mask",
+    "verdict",
+    "eta_final",
+    "eta_star",
+    "eta_star_lower",
+    "eta_star_upper",
+    "nonfinite",
+    "zero",
+    "clipped",
+    "reference_final",
+    "reference_verdict",
+)
+
+
+def _client_csvs(cl: dict[str, Any]) -> dict[str, str]:
+    ftz = cl["ftz"]
+    rows = []
+    for engine, tr in ftz["traces"].items():
+        if tr["status"] != "ok":
+            continue
+        for k, m in enumerate(tr["magnitude"]):
+            rows.append([engine, ftz["t"] - ftz["stride"] * k, m])
+    return {
+        "ftz_adjoint.csv": _csv(rows, ["engine", "step", "adjoint_max"]),
+        "masking.csv": _csv(
+            [[r[c] for c in MASKING_COLUMNS] for r in cl["masking"]["runs"]],
+            list(MASKING_COLUMNS),
+        ),
+    }
 
 
 def _write_csvs(data: dict[str, Any], out: Path) -> list[str]:
@@ -956,6 +1038,8 @@ def _write_csvs(data: dict[str, Any], out: Path) -> list[str]:
     files["predicted_boundary.csv"] = _csv(
         rows, ["dtype", "eta_times_L_over_2", "t_safe", "t_fails"]
     )
+    if "clients" in sec:
+        files.update(_client_csvs(sec["clients"]))
     pp = sec["paper"]
     files["fig1_meta_gd.csv"] = _csv(
         [[k, e] for k, e in enumerate(pp["fig1"]["etas"])], ["k", "eta"]
@@ -989,19 +1073,10 @@ def _write_csvs(data: dict[str, Any], out: Path) -> list[str]:
             ],
             header,
         )
-    tk = [
-        "claim",
-        "statement",
-        "constants",
-        "checked",
-        "points",
-        "proven",
-        "violated",
-        "undecided",
-        "result",
-        "verdict",
-    ]
-    files["theorems.csv"] = _csv([[r[k] for k in tk] for r in sec["theorems"]["rows"]], tk)
+    from .report_paper import paper_csvs
+
+    for fname, table in paper_csvs(pp, sec["theorems"]).items():
+        files[fname] = _csv(table[1:], table[0])
     (out / "csv").mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / "csv" / name).write_text(text)
@@ -1018,13 +1093,14 @@ def render(
     """Write figures (unless given), CSV files, ``report.md`` and ``index.html``; return the
     figure paths (relative to ``out``)."""
     if figures is None:
-        from .figures import plot_backprop, plot_paper, plot_regime
+        from .figures import plot_backprop, plot_clients, plot_paper, plot_regime
 
         sec = data["sections"]
         figures = {
             **plot_regime(sec["regime"], out),
             **plot_backprop(sec["backprop"], out),
             **plot_paper(sec["paper"], out),
+            **plot_clients(sec["clients"], out),
         }
         _write_csvs(data, out)
     doc = _content(data, prov, figures, out)

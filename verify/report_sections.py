@@ -21,6 +21,7 @@ systems under test, judged by :mod:`verify.compare`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import metaopt, theory, truth
+from . import claims, metaopt, paper_claims, theory, truth
 from .backprop import BackendUnavailableError, UnsupportedOptionError, meta_gradient
 from .backprop.boundaries import predict_failure
 from .compare import Outcome
@@ -37,12 +38,10 @@ from .errors import UnknownOptionError
 from .judge import judge_result
 from .least_squares import (
     DEFAULT_GRID,
-    ExperimentResult,
     LeastSquaresConfig,
-    MonteCarloEstimate,
-    fastest_contraction_step,
     run_experiment,
 )
+from .paper_claims import FIG1_ETA0, FIG1_T
 from .problems import Quadratic
 
 __all__ = [
@@ -53,9 +52,11 @@ __all__ = [
     "RANGE_FAILURE_CLASSES",
     "Progress",
     "backprop_section",
+    "clients_section",
     "figure1",
     "figure2",
     "jsonable",
+    "ls_config",
     "paper_section",
     "regime_section",
     "section_params",
@@ -73,6 +74,9 @@ BACKEND_CHOICES: dict[str, tuple[str, str]] = {
     "jax": ("jax", "reverse"),
     "stable": ("stable", "reverse"),
     "paper": ("paper", "reverse"),
+    "optax": ("optax", "reverse"),
+    "torchopt": ("torchopt", "reverse"),
+    "higher": ("higher", "reverse"),
 }
 DTYPE_CHOICES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 #: Outcome classes in display order (:class:`verify.compare.Outcome` values).
@@ -139,11 +143,15 @@ _BACKPROP = {
 _PAPER_LS = {
     "quick": {
         "fig3": {"d": 100, "n": 50, "sigmas": (0.5, 1.0, 2.0), "tasks": 30, "test_tasks": 30},
-        "fig4": {"d": 50, "ns": (25, 100, 400), "tasks": 30, "test_tasks": 30},
+        "fig4": {"d": 50, "ns": (25, 50, 100, 200, 400, 800), "tasks": 30, "test_tasks": 30},
+        "scaling": {"d": 100, "n": 50, "tasks": 30},
+        "peak": {"tasks": 30, "test_tasks": 30},
     },
     "default": {
         "fig3": {"d": 200, "n": 100, "sigmas": (0.5, 1.0, 2.0, 4.0), "tasks": 50, "test_tasks": 50},
-        "fig4": {"d": 100, "ns": (50, 100, 200, 400, 800, 1600), "tasks": 40, "test_tasks": 40},
+        "fig4": {"d": 100, "ns": (50, 100, 200, 400, 800, 1600), "tasks": 40, "test_tasks": 60},
+        "scaling": {"d": 200, "n": 100, "tasks": 50},
+        "peak": {"tasks": 40, "test_tasks": 60},
     },
     "full": {
         "fig3": {
@@ -159,6 +167,8 @@ _PAPER_LS = {
             "tasks": 300,
             "test_tasks": 10,
         },
+        "scaling": {"d": 1000, "n": 500, "tasks": 100},
+        "peak": {"tasks": 100, "test_tasks": 30},
     },
 }
 FIG1_STEPS = {"quick": 400, "default": 1000, "full": 2000}
@@ -166,13 +176,8 @@ STAR_HORIZONS = (5, 10, 20, 40, 80, 160, 320, 640, 1280, 10_000, 100_000)
 LS_T = 40
 LS_CONFIDENCE = 0.99
 LS_BOOTSTRAP = 200
-# Theorem 6's epsilon at the largest n of Figure 4: the exact ERM error at n = 16 d is
-# d sigma^2 / (n - d - 1) = (1 + 0.067) d sigma^2 / n, and the 99% half-width over 60 test
-# tasks adds ~0.1; eps = 0.2 as in tests/theorems/test_theorem6.py.
-THEOREM6_EPS = 0.2
-# Figure 1's finding: "eta converges within 300 meta-steps" (settles within 1% of eta*).
-FIG1_STEPS_CLAIM = 300
-FIG1_SETTLE_REL = 1e-2
+# Figure 1's distribution: random instances per mode (the issue asks >= 100 by default).
+FIG1_INSTANCES = {"quick": 50, "default": 200, "full": 1000}
 # Large-t limit of F'_log: checked at the largest regime horizon, relative distance <= 1e-3
 # (claim 8 of the paper notes) for step sizes at least 5% away from 2/(L + alpha).
 LIMIT_REL = 1e-3
@@ -186,6 +191,17 @@ def jsonable(x: float) -> float | str:
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
     return float(x)
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-ready copy: tuples become lists, non-finite floats strings (:func:`jsonable`)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, float):
+        return jsonable(obj)
+    return obj
 
 
 def _fractions(step: float, stop: float) -> list[float]:
@@ -203,9 +219,16 @@ def section_params(name: str, mode: str, *, seed: int, d: int, **extra: Any) -> 
     if name == "backprop":
         return {**base, **_BACKPROP[mode], **extra}
     if name == "paper":
-        return {**base, **_PAPER_LS[mode], "fig1_steps": FIG1_STEPS[mode]}
+        return {
+            **base,
+            **_PAPER_LS[mode],
+            "fig1_steps": FIG1_STEPS[mode],
+            "fig1_instances": FIG1_INSTANCES[mode],
+        }
     if name == "theorems":
         return {**base, "horizons": _REGIME[mode]["horizons"], **extra}
+    if name == "clients":
+        return {**base, **_CLIENTS[mode]}
     raise UnknownOptionError("name", name, "unknown report section")
 
 
@@ -455,50 +478,17 @@ def _summary(maps: dict[str, Any], predicted: dict[str, Any]) -> list[dict[str, 
 
 
 # ---------------------------------------------------------------------------------- section 3
-def _mc(e: MonteCarloEstimate) -> dict[str, float]:
-    return {
-        "mean": round(e.mean, 6),
-        "low": round(e.low, 6),
-        "high": round(e.high, 6),
-        "count": e.count,
-    }
-
-
-def _ls_record(r: ExperimentResult) -> dict[str, Any]:
-    c = r.config
-    return {
-        "d": c.d,
-        "n": c.n,
-        "n1": c.n1,
-        "n2": c.n2,
-        "sigma": c.sigma,
-        "t": c.t,
-        "tasks": c.num_tasks,
-        "test_tasks": c.num_test_tasks,
-        "eta_tbt": r.tbt.eta,
-        "eta_tbv": r.tbv.eta,
-        "eta_tbt_interval": [r.tbt.eta_low, r.tbt.eta_high],
-        "eta_tbv_interval": [r.tbv.eta_low, r.tbv.eta_high],
-        "fastest_contraction_step": round(fastest_contraction_step(c.d, c.n), 6),
-        "tbt_error": _mc(r.tbt_test.error),
-        "tbv_error": _mc(r.tbv_test.error),
-        "tbt_train_rmse": _mc(r.tbt_test.train),
-        "tbv_train_rmse": _mc(r.tbv_test.train),
-        "tbt_test_rmse": _mc(r.tbt_test.test),
-        "tbv_test_rmse": _mc(r.tbv_test.test),
-        "error_gap": _mc(r.error_gap),
-        "test_rmse_gap": _mc(r.test_rmse_gap),
-    }
-
-
-def _ls_config(d: int, n: int, sigma: float, tasks: int, test_tasks: int, seed: int) -> Any:
+def ls_config(
+    d: int, n: int, sigma: float, tasks: int, test_tasks: int, seed: int, t: int = LS_T
+) -> LeastSquaresConfig:
+    """The report's least-squares experiment: TbV n/2 + n/2, the authors' grid, no refinement."""
     return LeastSquaresConfig(
         d=d,
         n=n,
         n1=n // 2,
         n2=n - n // 2,
         sigma=sigma,
-        t=LS_T,
+        t=t,
         num_tasks=tasks,
         num_test_tasks=test_tasks,
         grid=DEFAULT_GRID,
@@ -509,61 +499,40 @@ def _ls_config(d: int, n: int, sigma: float, tasks: int, test_tasks: int, seed: 
     )
 
 
-def _verdict(checks: list[dict[str, Any]]) -> str:
-    return "matches" if all(c["holds"] for c in checks) else "differs"
-
-
-def _how(checks: list[dict[str, Any]]) -> str:
-    """How a reproduction differs: the failing checks with their measured numbers."""
-    return "; ".join(
-        f"check failed: {c['claim']} -- measured {c['measured']}" for c in checks if not c["holds"]
-    )
-
-
-def _rises(xs: list[Any], ys: list[float], label: str) -> str:
-    """Where a sequence that should shrink rises instead (empty when it never does)."""
-    ups = [
-        f"{label}={a} -> {b}" for a, b, u, v in zip(xs, xs[1:], ys, ys[1:], strict=False) if v >= u
-    ]
-    return ("; rises at " + ", ".join(ups)) if ups else ""
-
-
 def figure1(problem: Quadratic, steps: int) -> dict[str, Any]:
-    """The paper's Figure 1: meta-GD on eta (t = 80, eta0 = 0.1, mu_k = 1/(100 sqrt k)).
+    """The paper's Figure 1 on the report's instance: meta-GD on eta (t = 80, eta0 = 0.1,
+    mu_k = 1/(100 sqrt k)) with certified gradients.
+
+    The verdict on the paper's claim rests on the distribution over instances
+    (:func:`verify.paper_claims.figure1_distribution`, merged in by :func:`paper_section`);
+    this run is the figure's curve and one instance of that distribution.
 
     Guarantee
     ---------
-    Every meta-gradient is certified (relative radius <= 2^-80) and rounded once to float64;
+    Every meta-gradient is certified (relative radius <= 2^-64) and rounded once to float64;
     eta*(80) is a certified enclosure of relative width <= 1e-12.
     """
-    t = 80
+    t = FIG1_T
     star = metaopt.optimal_step_size(problem, t)
-    run = metaopt.meta_gradient_descent(problem, t, eta0=0.1, steps=steps, schedule="experiment")
-    settle = run.steps_to_settle(float(star.mid), FIG1_SETTLE_REL)
-    settle3 = run.steps_to_settle(float(star.mid), 1e-3)
-    fig1_checks = [
-        {
-            "claim": f"eta settles within 1% of eta* within {FIG1_STEPS_CLAIM} meta-steps",
-            "measured": "never (within the run)" if settle is None else f"after {settle} steps",
-            "holds": settle is not None and settle <= FIG1_STEPS_CLAIM,
-        }
-    ]
-    fig1 = {
+    run = metaopt.meta_gradient_descent(
+        problem, t, eta0=FIG1_ETA0, steps=steps, schedule="experiment"
+    )
+    target = float(star.mid)
+    return {
         "t": t,
-        "eta0": 0.1,
+        "eta0": FIG1_ETA0,
         "steps": steps,
         "schedule": "mu_k = 1/(100 sqrt k)",
-        "eta_star": float(star.mid),
+        "eta_star": target,
         "etas": [float(x) for x in run.etas],
         "resets": run.resets,
-        "steps_to_settle_1e-2": settle,
-        "steps_to_settle_1e-3": settle3,
-        "finding": "eta converges quickly, within 300 meta-steps (d = 20, t = 80, eta0 = 0.1)",
-        "checks": fig1_checks,
-        "verdict": _verdict(fig1_checks),
-        "how": _how(fig1_checks),
+        "steps_to_settle_1e-2": run.steps_to_settle(target, 1e-2),
+        "steps_to_settle_1e-3": run.steps_to_settle(target, 1e-3),
+        "steps_to_settle_5e-2": run.steps_to_settle(target, 5e-2),
+        "steps_to_settle_1e-1": run.steps_to_settle(target, 1e-1),
+        "finding": "eta converges quickly, within 300 meta-steps (d = 20, t = 80, eta0 = 0.1); "
+        "similar convergence also holds for larger t or much larger eta0",
     }
-    return fig1
 
 
 def figure2(problem: Quadratic) -> dict[str, Any]:
@@ -572,7 +541,7 @@ def figure2(problem: Quadratic) -> dict[str, Any]:
     Guarantee
     ---------
     Each eta*(t) is a certified enclosure of relative width <= 1e-12 (midpoint and radius
-    reported); the checks compare enclosures.
+    reported); the claims compare enclosures (evidence: proof).
     """
     stars = [metaopt.optimal_step_size(problem, s) for s in STAR_HORIZONS]
     limit = theory.eta_star_limit(problem)
@@ -580,124 +549,141 @@ def figure2(problem: Quadratic) -> dict[str, Any]:
     increasing = all(a.upper < b.lower for a, b in itertools.pairwise(stars))
     below_limit = all(s.upper < limit.lower for s in stars)
     last_gap = float((limit.mid - stars[-1].mid) / limit.mid)
-    fig2_checks = [
-        {
-            "claim": "the optimal step size depends on t",
-            "measured": f"eta*({STAR_HORIZONS[0]}) = {float(stars[0].mid):.6g}, "
-            f"eta*({STAR_HORIZONS[-1]}) = {float(stars[-1].mid):.6g} (certified, disjoint)",
-            "holds": distinct,
-        },
-        {
-            "claim": "eta*(t) increases with t towards 2/(L+alpha) (notes §4.4)",
-            "measured": f"strictly increasing: {increasing}; all below the limit: {below_limit}; "
-            f"relative gap at t = {STAR_HORIZONS[-1]}: {last_gap:.2e}",
-            "holds": increasing and below_limit,
-        },
-    ]
-    fig2 = {
+    n = len(STAR_HORIZONS)
+    setting = (
+        f"the report's instance, certified eta*(t) at t in {{{', '.join(map(str, STAR_HORIZONS))}}}"
+    )
+    span = claims.enclosure_interval(
+        float(stars[0].lower), float(stars[-1].upper), nonnegative=True
+    )
+    c1 = claims.Claim(
+        claim="Figure 2: the optimal step size depends on t",
+        statement="the optimal eta* depends on the inner horizon t (Metz et al. 2019)",
+        source="paper",
+        paper_setting="one fixed 20-dimensional quadratic, several t (values not recovered)",
+        our_setting=setting,
+        deviations=("one instance, as in the paper (its instance is unknown)",),
+        instances=n,
+        unit="horizons",
+        statistic="certified eta*(t) at the smallest and largest t are disjoint enclosures",
+        interval=span,
+        verdict="matches" if distinct else "inconclusive",
+        evidence="proof",
+        can_fail=False,
+        margin=f"eta*({STAR_HORIZONS[0]}) = {float(stars[0].mid):.6g}, "
+        f"eta*({STAR_HORIZONS[-1]}) = {float(stars[-1].mid):.6g}",
+        note="holds for any H with L > alpha and c_1, c_d != 0 (eta*(t) -> 2/(L+alpha) and "
+        "eta*(1) differs): a consistency check, not a test",
+        counts={"points": n, "proven": n if distinct else 0, "violated": 0,
+                "undecided": 0 if distinct else n},
+    )
+    mono = claims.Claim(
+        claim="Figure 2: eta*(t) increases towards 2/(L + alpha)",
+        statement="(reconstruction, notes §4.4) eta*(t) increases with t towards 2/(L+alpha)",
+        source="reconstruction",
+        paper_setting="not stated in the paper (its curve is not recovered)",
+        our_setting=setting,
+        deviations=(),
+        instances=n,
+        unit="horizons",
+        statistic="consecutive certified enclosures strictly increasing and below the limit",
+        interval=span,
+        verdict="matches" if increasing and below_limit else "differs",
+        evidence="proof",
+        can_fail=True,
+        margin=f"relative gap to the limit at t = {STAR_HORIZONS[-1]}: {last_gap:.2e}",
+        note="observed, not proven in general",
+        counts={"points": n, "proven": n if increasing and below_limit else 0,
+                "violated": 0 if increasing and below_limit else 1, "undecided": 0},
+    )
+    found = [c1.to_json(), mono.to_json()]
+    return {
         "t": list(STAR_HORIZONS),
         "eta_star": [float(s.mid) for s in stars],
         "eta_star_radius": [float(s.rad) for s in stars],
         "limit": float(limit.mid),
         "finding": "the optimal step size depends on the inner horizon t (Metz et al. 2019)",
-        "checks": fig2_checks,
-        "verdict": _verdict(fig2_checks),
-        "how": _how(fig2_checks),
+        "claims": found,
+        "verdict": paper_claims.figure_verdict(found),
     }
-    return fig2
 
 
 def paper_section(problem: Quadratic, params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """The paper's Figures 1-4 reproduced, each with the paper's finding and a computed verdict.
+    """The paper's Figures 1-4 reproduced, each with its claims and a verdict from them.
 
-    Figures 1-2 use certified meta-gradients and certified eta*(t) on the default problem;
-    Figures 3-4 are Monte Carlo experiments on the least-squares task family
-    (:func:`verify.least_squares.run_experiment`, 99% normal intervals over test tasks).
+    Figure 1: the certified run on the report's problem (the curve) and the distribution of
+    settle steps over ``fig1_instances`` random quadratics (the verdict); Figure 2: certified
+    eta*(t); Figures 3-4: Monte Carlo experiments on the least-squares task family
+    (:func:`verify.least_squares.run_experiment`) with bootstrap intervals over test tasks,
+    plus Theorem 5's eta_valid scaling experiment and the n <= d interpolation-peak finding.
+    Every verdict is a :class:`verify.claims.Claim` (see :mod:`verify.paper_claims`).
     """
     seed = int(params["seed"])
     f3, f4 = params["fig3"], params["fig4"]
-    total = 2 + len(f3["sigmas"]) + len(f4["ns"])
+    total = 4 + len(f3["sigmas"]) + len(f4["ns"])
     done = 0
-    fig1 = figure1(problem, int(params["fig1_steps"]))
-    done += 1
-    progress(done, total)
-    fig2 = figure2(problem)
-    done += 1
-    progress(done, total)
-    # Figure 3: over sigma
-    rows3 = []
-    for sigma in f3["sigmas"]:
-        cfg = _ls_config(f3["d"], f3["n"], float(sigma), f3["tasks"], f3["test_tasks"], seed)
-        rows3.append(_ls_record(run_experiment(cfg)))
+
+    def tick() -> None:
+        nonlocal done
         done += 1
         progress(done, total)
-    gaps = [r["test_rmse_gap"]["mean"] for r in rows3]
-    fig3_checks = [
-        {
-            "claim": "TbT overfits: training RMSE below test RMSE (99% intervals disjoint)",
-            "measured": ", ".join(
-                f"sigma={r['sigma']:g}: {r['tbt_train_rmse']['mean']:.3g} vs "
-                f"{r['tbt_test_rmse']['mean']:.3g}"
-                for r in rows3
-            ),
-            "holds": all(r["tbt_train_rmse"]["high"] < r["tbt_test_rmse"]["low"] for r in rows3),
-        },
-        {
-            "claim": "TbV has lower test RMSE than TbT for every sigma (paired gap > 0, 99%)",
-            "measured": ", ".join(
-                f"sigma={r['sigma']:g}: gap {r['test_rmse_gap']['mean']:.3g} "
-                f"[{r['test_rmse_gap']['low']:.3g}, {r['test_rmse_gap']['high']:.3g}]"
-                for r in rows3
-            ),
-            "holds": all(r["test_rmse_gap"]["low"] > 0 for r in rows3),
-        },
-        {
-            "claim": "the gap grows with sigma",
-            "measured": "mean gaps " + ", ".join(f"{g:.3g}" for g in gaps),
-            "holds": all(a < b for a, b in itertools.pairwise(gaps)),
-        },
-    ]
+
+    fig1 = figure1(problem, int(params["fig1_steps"]))
+    fig1.update(
+        paper_claims.figure1_distribution(
+            problem.d, seed, int(params["fig1_instances"]), int(params["fig1_steps"])
+        )
+    )
+    fig1["verdict"] = paper_claims.figure_verdict(fig1["claims"])
+    tick()
+    fig2 = figure2(problem)
+    tick()
+    # Figure 3: over sigma
+    rows3, res3 = [], []
+    for sigma in f3["sigmas"]:
+        cfg = ls_config(f3["d"], f3["n"], float(sigma), f3["tasks"], f3["test_tasks"], seed)
+        res = run_experiment(cfg)
+        res3.append(res)
+        rows3.append(paper_claims.ls_record(res, seed=seed))
+        tick()
+    c3 = [c.to_json() for c in paper_claims.figure3_claims(rows3, res3, seed=seed)]
+    sc = params["scaling"]
+    scaling = paper_claims.valid_step_scaling(sc["d"], sc["n"], sc["tasks"], seed)
+    tick()
     fig3 = {
         "rows": rows3,
         "finding": "TbT overfits in all cases; TbV performs much better and does not overfit; "
         "the gap grows with sigma (d = 1000, n = 500, TbV 250 + 250)",
-        "checks": fig3_checks,
-        "verdict": _verdict(fig3_checks),
-        "how": _how(fig3_checks),
+        "claims": c3,
+        "verdict": paper_claims.figure_verdict(c3),
+        "theorem5": {
+            "scaling": scaling,
+            "claims": [
+                c.to_json()
+                for c in paper_claims.theorem5_claims(rows3, res3, scaling, seed=seed)
+            ],
+        },
     }
     # Figure 4: over sample size
-    rows4 = []
+    rows4, res4 = [], []
     for n in f4["ns"]:
-        cfg = _ls_config(f4["d"], int(n), 1.0, f4["tasks"], f4["test_tasks"], seed)
-        rows4.append(_ls_record(run_experiment(cfg)))
-        done += 1
-        progress(done, total)
-    gaps4 = [r["test_rmse_gap"]["mean"] for r in rows4]
-    peak = max(rows4, key=lambda r: r["test_rmse_gap"]["mean"])
-    fig4_checks = [
-        {
-            "claim": "the TbT - TbV test RMSE gap shrinks as the sample size grows",
-            "measured": ", ".join(f"n={r['n']}: {g:.3g}" for r, g in zip(rows4, gaps4, strict=True))
-            + _rises([r["n"] for r in rows4], gaps4, "n"),
-            "holds": all(a > b for a, b in itertools.pairwise(gaps4)),
-        },
-        {
-            "claim": "the gap shrinks from its largest value to the largest n (99% intervals "
-            "disjoint)",
-            "measured": f"n={peak['n']}: [{peak['test_rmse_gap']['low']:.3g}, "
-            f"{peak['test_rmse_gap']['high']:.3g}] vs n={rows4[-1]['n']}: "
-            f"[{rows4[-1]['test_rmse_gap']['low']:.3g}, "
-            f"{rows4[-1]['test_rmse_gap']['high']:.3g}]",
-            "holds": rows4[-1]["test_rmse_gap"]["high"] < peak["test_rmse_gap"]["low"],
-        },
-    ]
+        cfg = ls_config(f4["d"], int(n), 1.0, f4["tasks"], f4["test_tasks"], seed)
+        res = run_experiment(cfg)
+        res4.append(res)
+        rows4.append(paper_claims.ls_record(res, seed=seed))
+        tick()
+    pk = params["peak"]
+    peak = paper_claims.interpolation_peak(f4["d"], pk["tasks"], pk["test_tasks"], seed)
+    tick()
+    c4 = [c.to_json() for c in paper_claims.figure4_claims(rows4, res4, peak, seed=seed)]
     fig4 = {
         "rows": rows4,
         "finding": "with sigma = 1, the TbT - TbV gap shrinks as the sample size grows "
         "(as Theorem 6 predicts)",
-        "checks": fig4_checks,
-        "verdict": _verdict(fig4_checks),
-        "how": _how(fig4_checks),
+        "claims": c4,
+        "verdict": paper_claims.figure_verdict(c4),
+        "peak": peak,
+        "theorem6": paper_claims.theorem6_claim(rows4, res4, seed=seed).to_json(),
     }
     return {"fig1": fig1, "fig2": fig2, "fig3": fig3, "fig4": fig4}
 
@@ -730,24 +716,58 @@ def _abs(e: truth.Enclosure) -> truth.Enclosure:
     return truth.Enclosure(Fraction(0), max(-e.lower, e.upper))
 
 
-def _row(
-    claim: str, statement: str, constants: str, checked: str, counts: dict[str, int], extra: str
+def _proof_verdict(counts: dict[str, int], *, existence: bool = False) -> str:
+    """From certified point counts: differs on a proven violation, matches when every point is
+    proven, else inconclusive (an existence claim: matches when one witness is proven)."""
+    if counts["violated"] and not existence:
+        return "differs"
+    if existence:
+        return "matches" if counts["proven"] else "inconclusive"
+    return "matches" if counts["points"] and counts["proven"] == counts["points"] else (
+        "inconclusive"
+    )
+
+
+def _log10_ratio(a: truth.Enclosure, b: truth.Enclosure) -> float | None:
+    """log10(|a| / |b|) of the midpoints (None when either is 0)."""
+    la, lb = _log10_abs(a), _log10_abs(b)
+    return None if la is None or lb is None else round(la - lb, 2)
+
+
+def _proof_row(
+    claim: str,
+    statement: str,
+    our_setting: str,
+    statistic: str,
+    results: list[int],
+    *,
+    can_fail: bool,
+    margin: str,
+    note: str,
+    source: str = "paper",
+    paper_setting: str = "any instance (a theorem); the paper's experiments use d = 20",
+    existence: bool = False,
+    deviations: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    if counts["violated"]:
-        verdict = "violated"
-    elif counts["undecided"] or counts["points"] == 0:
-        verdict = "not decided"
-    else:
-        verdict = "holds"
-    return {
-        "claim": claim,
-        "statement": statement,
-        "constants": constants,
-        "checked": checked,
-        **counts,
-        "result": extra,
-        "verdict": verdict,
-    }
+    counts = _count(results)
+    return claims.Claim(
+        claim=claim,
+        statement=statement,
+        source=source,
+        paper_setting=paper_setting,
+        our_setting=our_setting,
+        deviations=deviations,
+        instances=max(counts["points"], 1),
+        unit="grid points",
+        statistic=statistic,
+        interval=None,
+        verdict=_proof_verdict(counts, existence=existence),  # type: ignore[arg-type]
+        evidence="proof",
+        can_fail=can_fail,
+        margin=margin,
+        note=note,
+        counts=counts,
+    ).to_json()
 
 
 def theorem_section(
@@ -756,16 +776,21 @@ def theorem_section(
     progress: Progress,
     prior: dict[str, Any],
 ) -> dict[str, Any]:
-    """Each theorem / claim of the paper checked on certified numbers (and prior sections).
+    """Each theorem / claim of the paper as a :class:`verify.claims.Claim` row.
 
-    A bound counts as violated only when the violation is proven, as holding only when it is
-    proven; everything else is "not decided". Rows that rest on Monte Carlo experiments
-    (Theorems 5, 6) use the 99% intervals of section 3 and say so.
+    Certified rows (evidence "proof") count grid points where the inequality is proven,
+    proven violated, or undecided; a row differs only on a proven violation. Rows that rest
+    on experiments (Theorem 4's meta-GD, Theorems 5 and 6) take their claims from section 3:
+    sampled intervals, never a proof. Rows whose check cannot fail (a tautology on the data,
+    a bound loose by orders of magnitude, an existence or asymptotic statement) say so
+    (``can_fail`` false): they are consistency checks, not tests.
 
     Guarantee
     ---------
     Certified rows compare proven enclosures (relative radius <= 2^-80 for F', F''); the
-    theory's constants are proven enclosures (:mod:`verify.theory`).
+    theory's constants are proven enclosures (:mod:`verify.theory`); Theorem 3's explosion
+    side is decided on the certified difference |F'| - bound computed in the eigenbasis
+    (:func:`verify.theory.theorem3_explosion_difference`).
     """
     L = problem.L
     spec = problem.spectral_enclosures()
@@ -776,10 +801,14 @@ def theorem_section(
     done = 0
     van: list[int] = []
     exp_: list[int] = []
+    vacuous = 0
     convex: list[int] = []
     t4: list[int] = []
     same_sign: list[int] = []
     sign_changes: list[int] = []
+    van_worst: tuple[float, float, int] | None = None  # log10 |F'|/bound, closest to 0
+    exp_tight: tuple[float, float, int] | None = None  # log10 (|F'| - bound)/|F'|, smallest
+    t4_worst: tuple[float, float, int] | None = None
     noncvx_witness: tuple[float, float, int] | None = None
     for t in horizons:
         prev_sign = None
@@ -790,21 +819,26 @@ def theorem_section(
             gl = truth.meta_gradient(problem, eta, t, objective="log")
             logs.append(gl)
             if f < 1:
-                van.append(_le(_abs(gn), theory.theorem3_upper_bound_rho(problem, eta, t)))
+                ub = theory.theorem3_upper_bound_rho(problem, eta, t)
+                van.append(_le(_abs(gn), ub))
+                r = _log10_ratio(gn, ub)
+                if r is not None and (van_worst is None or r > van_worst[0]):
+                    van_worst = (r, f, t)
             else:
                 lb = theory.theorem3_lower_bound(problem, eta, t)
-                decided = _le(lb, _abs(gn))
-                if decided == 0:
-                    # the bound is tight (the top mode dominates F'): refine F' to the
-                    # bound's own precision before calling the point undecided
-                    fine = truth.meta_gradient(
-                        problem, eta, t, objective="naive", rel_tol=REFINE_REL_TOL
-                    )
-                    decided = _le(lb, _abs(fine))
-                exp_.append(decided)
+                vacuous += lb.upper <= 0
+                diff = theory.theorem3_explosion_difference(problem, eta, t)
+                exp_.append(1 if diff.lower > 0 else (-1 if diff.upper < 0 else 0))
+                r = _log10_ratio(diff, gn)
+                if r is not None and (exp_tight is None or r < exp_tight[0]):
+                    exp_tight = (r, f, t)
             h = truth.meta_hessian(problem, eta, t, objective="naive")
             convex.append(1 if h.sign() > 0 else (-1 if h.upper <= 0 else 0))
-            t4.append(_le(_abs(gl), theory.theorem4_bound(problem, eta)))
+            b4 = theory.theorem4_bound(problem, eta)
+            t4.append(_le(_abs(gl), b4))
+            r4 = _log10_ratio(gl, b4)
+            if r4 is not None and (t4_worst is None or r4 > t4_worst[0]):
+                t4_worst = (r4, f, t)
             sn, sl = gn.sign(), gl.sign()
             same_sign.append(1 if sn == sl and sn != 0 else (-1 if sn * sl < 0 else 0))
             if prev_sign is not None and sn != prev_sign:
@@ -816,113 +850,126 @@ def theorem_section(
                 noncvx_witness = (fracs[i], fracs[i + 1], t)
         done += 1
         progress(done, total)
-    rows = []
-    grid_txt = f"grid G ({len(fracs)} step sizes x {len(horizons)} horizons)"
+    rows: list[dict[str, Any]] = []
+    ours = (
+        f"the report's instance (d = {problem.d}, L = {L:.6g}), grid of {len(fracs)} step "
+        f"sizes x {len(horizons)} horizons t <= {max(horizons)}"
+    )
+
+    def at(w: tuple[float, float, int] | None) -> str:
+        return "-" if w is None else f"10^{w[0]:g} at eta = {w[1]:g} x 2/L, t = {w[2]}"
 
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 3 (vanishing side)",
             "for eta < 2/L: |F'_naive(eta)| <= t sum_i c_i^2 lambda_i^2 |1 - eta lambda_i|^(2t-1) "
-            "<= t L^2 rho(eta)^(2t-1) ||w0||^2",
-            f"L = {L:.6g}, ||w0|| = 1 (basis-free form of notes §4.2)",
-            grid_txt + ", eta < 2/L",
-            _count(van),
-            "proven on every point" if van and all(v == 1 for v in van) else "see counts",
+            "(checked in the basis-free form <= t L^2 rho(eta)^(2t-1) ||w0||^2)",
+            ours + ", eta < 2/L",
+            "certified |F'| <= bound at every grid point",
+            van,
+            can_fail=False,
+            margin="largest |F'|/bound: " + at(van_worst),
+            note="the bound is the triangle inequality on the closed form: it holds for any "
+            "numbers, so this checks our certified values, not the paper",
         )
     )
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 3 (explosion side)",
             "for eta > 2/L: |F'_naive(eta)| >= c_1^2 L^2 t (eta L - 1)^(2t-1) - L^2 t",
-            f"c_1 = {float(spec['c_1'].mid):.6g}" if "c_1" in spec else "c_1 certified",
-            grid_txt + ", eta > 2/L",
-            _count(exp_),
-            "no proven violation"
-            + (
-                f"; {exp_.count(0)} points undecided: there |F'| and the bound agree to the "
-                "192-bit precision of the bound (the top mode dominates F')"
-                if exp_.count(0)
-                else ""
-            ),
+            ours + f", eta > 2/L; c_1 = {float(spec['c_1'].mid):.6g}"
+            if "c_1" in spec
+            else ours,
+            "certified sign of D = F' - bound = L^2 t ||w0||^2 - t sum_{i>=2} c_i^2 lambda_i^2 "
+            "(1 - eta lambda_i)^(2t-1), computed in the eigenbasis (the dominant mode cancels "
+            "exactly, so every point is decided)",
+            exp_,
+            can_fail=False,
+            margin="smallest (|F'| - bound)/|F'|: " + at(exp_tight),
+            note=f"the bound is vacuous (<= 0) at {vacuous} of {len(exp_)} points; a "
+            "consequence of the closed form (notes §4.2), so a consistency check; tight where "
+            "the top mode dominates",
         )
     )
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 3 (strict convexity)",
             "F_naive is strictly convex in eta: F''_naive(eta) > 0",
-            "-",
-            grid_txt,
-            _count(convex),
-            "certified sign of F'' at every point",
+            ours,
+            "certified sign of F'' at every grid point",
+            convex,
+            can_fail=False,
+            margin="-",
+            note="F'' = t(2t-1) sum_i c_i^2 lambda_i^3 (1 - eta lambda_i)^(2t-2) is a sum of "
+            "non-negative terms: a consistency check",
         )
     )
-    uniq = [1 if c == 1 else -1 for c in sign_changes]
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 3 (unique minimizer)",
             "F'_naive changes sign exactly once along eta",
-            "-",
-            f"certified signs along the {len(fracs)} step sizes, for each of {len(horizons)} "
-            "horizons",
-            _count(uniq),
-            "sign changes per horizon: " + ", ".join(str(c) for c in sign_changes),
+            ours,
+            f"certified signs along the {len(fracs)} step sizes, each horizon",
+            [1 if c == 1 else -1 for c in sign_changes],
+            can_fail=False,
+            margin="sign changes per horizon: " + ", ".join(str(c) for c in sign_changes),
+            note="follows from strict convexity: a consistency check",
         )
     )
+    ub4 = float(theory.theorem4_bound_uniform(problem).mid)
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 4 (bounded meta-gradient)",
-            "|F'_log(eta)| <= 2 L^2 ||w0||^2 / (c_min^2 alpha rho(eta)) for every eta >= 0, t >= 1",
-            f"L = {L:.6g}, alpha = {problem.alpha:.6g}, "
-            f"c_min = {float(spec['c_min'].mid):.6g} (explicit constant, notes §4.3)",
-            grid_txt,
-            _count(t4),
-            f"uniform bound 4 L^3/(c_min^2 alpha (L - alpha)) = "
-            f"{float(theory.theorem4_bound_uniform(problem).mid):.4g}",
+            "|F'_log(eta)| = O(L^3/(c_min^2 alpha (L - alpha))) for every eta >= 0 (checked with "
+            "the explicit constant 2 L^2 ||w0||^2/(c_min^2 alpha rho(eta)), notes §4.3)",
+            ours + f"; c_min = {float(spec['c_min'].mid):.6g}",
+            "certified |F'_log| <= bound at every grid point",
+            t4,
+            can_fail=False,
+            margin="largest |F'_log|/bound: " + at(t4_worst) + f" (uniform bound {ub4:.3g})",
+            note="the bound is loose by orders of magnitude on this instance: a wrong bound "
+            "that much smaller would pass too, so a consistency check",
+            deviations=("O(.) read with our explicit constant (the paper's is not recovered)",),
         )
     )
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 4 (same minimizer)",
             "sign F'_log = sign F'_naive, so both objectives have the same minimizer",
-            "-",
-            grid_txt,
-            _count(same_sign),
-            "certified signs agree",
+            ours,
+            "certified signs agree at every grid point",
+            same_sign,
+            can_fail=False,
+            margin="-",
+            note="F'_log = F'_naive/(t f) with f > 0: a consistency check",
         )
     )
     rows.append(
-        _row(
+        _proof_row(
             "Theorem 4 (not convex)",
             "the log objective is not convex: F'_log(eta1) > F'_log(eta2) for some eta1 < eta2",
-            "-",
-            "adjacent step sizes of the grid above, every horizon",
-            _count([1] if noncvx_witness else [0]),
-            "no witness on this grid"
+            ours,
+            "a certified witness among adjacent step sizes of the grid, any horizon",
+            [1] if noncvx_witness else [0],
+            can_fail=False,
+            existence=True,
+            margin="no witness on this grid"
             if noncvx_witness is None
-            else f"witness: eta1 = {noncvx_witness[0]:g} x 2/L, eta2 = {noncvx_witness[1]:g} x 2/L,"
-            f" t = {noncvx_witness[2]} (proven)",
+            else f"witness: eta1 = {noncvx_witness[0]:g} x 2/L, eta2 = {noncvx_witness[1]:g} "
+            f"x 2/L, t = {noncvx_witness[2]} (proven)",
+            note="an existence claim: a missing witness would prove nothing",
         )
     )
     done += 1
     progress(done, total)
-    # Theorem 4 (meta-GD) from section 3's Figure 1
+    # Theorem 4's meta-GD, from the Figure 1 distribution (its own schedule 1/sqrt(k))
     f1 = prior["paper"]["fig1"]
-    settled = f1["steps_to_settle_1e-2"]
-    rows.append(
-        _row(
-            "Theorem 4 (meta-GD converges)",
-            "GD on F_log (mu_k = 1/(100 sqrt k), reset at 0) converges to eta*",
-            f"t = 80, eta0 = 0.1, {f1['steps']} meta-steps, certified gradients",
-            "the Figure 1 run of section 3: stays within 1% of the certified eta*(80)",
-            _count([1 if settled is not None else 0]),
-            "never settled" if settled is None else f"settled (and stays) after {settled} steps",
-        )
-    )
-    # large-t limits at the largest horizon
+    rows.extend(c for c in f1["claims"] if c["claim"].startswith("Theorem 4"))
+    # large-t limits: the distance must shrink along the horizons; asymptotic (cannot fail)
     tmax = max(horizons)
+    lim_eta = float(theory.eta_star_limit(problem).mid)
     limit_res = []
     worst = 0.0
-    lim_eta = float(theory.eta_star_limit(problem).mid)
     for eta in etas:
         if abs(eta - lim_eta) < LIMIT_SEPARATION * lim_eta:
             continue
@@ -930,15 +977,20 @@ def theorem_section(
         g = truth.meta_gradient(problem, eta, tmax, objective="log")
         rel = abs(float((g.mid - lim.mid) / lim.mid))
         worst = max(worst, rel)
-        limit_res.append(1 if rel <= LIMIT_REL else -1)
+        limit_res.append(1 if rel <= LIMIT_REL else 0)
     rows.append(
-        _row(
+        _proof_row(
             "Large-t limit (notes §4.4, claim 8)",
             "F'_log(eta) -> -2 alpha/(1 - eta alpha) below 2/(L+alpha), 2L/(eta L - 1) above",
-            f"relative distance <= {LIMIT_REL:g} at t = {tmax}",
-            f"the step sizes above at least {LIMIT_SEPARATION:.0%} away from 2/(L+alpha)",
-            _count(limit_res),
-            f"worst relative distance {worst:.3g}",
+            ours + f"; step sizes at least {LIMIT_SEPARATION:.0%} away from 2/(L+alpha)",
+            f"certified relative distance to the limit <= {LIMIT_REL:g} at t = {tmax}",
+            limit_res,
+            can_fail=False,
+            source="reconstruction",
+            paper_setting="not in the paper (our reconstruction)",
+            margin=f"worst relative distance {worst:.3g} at t = {tmax}",
+            note="a limit t -> infinity: a finite horizon cannot contradict it; points still "
+            f"farther than {LIMIT_REL:g} at t = {tmax} are undecided (t too small), not violated",
         )
     )
     done += 1
@@ -954,14 +1006,18 @@ def theorem_section(
         cor_res.append(1 if ok else -1)
         cor_txt.append(f"eta = {f:g} x 2/L: exact {exact}, predicted {pred:.1f}")
     rows.append(
-        _row(
+        _proof_row(
             "Corollary 1 (f(w_t) leaves the float range)",
             "plain backprop of the log objective forms f(w_t) ~ rho^(2t), which leaves float32 "
             "once 2t |ln rho| > ln(max float32) = 88.72",
-            "float32; agreement within 10% (or 5 steps)",
-            "certified first t with f(w_t) rounding to inf in float32 vs the asymptotic formula",
-            _count(cor_res),
-            "; ".join(cor_txt),
+            ours + "; float32; eta in {1.1, 1.25, 1.5} x 2/L",
+            "certified first t with f(w_t) rounding to inf in float32 within 10% (or 5 steps) "
+            "of the asymptotic formula",
+            cor_res,
+            can_fail=True,
+            margin="; ".join(cor_txt),
+            note="the 10% allowance covers the O(1) prefactor the asymptotic formula ignores",
+            deviations=("the threshold formula is our reconstruction (notes §4.5)",),
         )
     )
     done += 1
@@ -1008,63 +1064,28 @@ def theorem_section(
                 "out of scope (predicted in range, silently wrong by precision loss): "
                 + ", ".join(f"{k} {v} cells" for k, v in precision.items())
             )
-        rows.append(
-            _row(
-                "Corollary 1 (backprop fails where predicted)",
-                "plain backprop fails (silently wrong / overflow / underflow / nan) where "
-                "predict_failure says 'fails' (f(w_t) or the adjoint leaves the range), and "
-                "nothing leaves the range (no overflow / underflow / nan) where it says 'safe'",
-                "margin ln 2 + 2 + ln d + ln kappa_f nats (verify.backprop.boundaries)",
-                f"every cell of the section 2 maps of {_names(ran)} outside the "
-                "'boundary' band; a 'silently_wrong' cell predicted 'safe' is a precision "
-                "failure, outside the claim, and listed separately",
-                _count(agree),
-                "; ".join(txt) if txt else "no contradicting cell",
+        if agree:
+            rows.append(
+                _proof_row(
+                    "Corollary 1 (backprop fails where predicted)",
+                    "plain backprop fails (silently wrong / overflow / underflow / nan) where "
+                    "predict_failure says 'fails' (f(w_t) or the adjoint leaves the range), and "
+                    "nothing leaves the range where it says 'safe'",
+                    f"every cell of the section 2 maps of {_names(ran)} outside the 'boundary' "
+                    "band, judged against certified truth",
+                    "observed outcome class vs predicted verdict per cell",
+                    agree,
+                    can_fail=True,
+                    margin="; ".join(txt) if txt else "no contradicting cell",
+                    note="margin ln 2 + 2 + ln d + ln kappa_f nats (verify.backprop.boundaries); "
+                    "a 'silently_wrong' cell predicted 'safe' is a precision failure, outside "
+                    "the claim, and listed separately",
+                    deviations=("the failure thresholds are our reconstruction (notes §4.5)",),
+                )
             )
-        )
-    # Theorems 5 and 6 from the Monte Carlo experiments of section 3
-    f3 = prior["paper"]["fig3"]["rows"]
-    big = [r for r in f3 if r["sigma"] >= 1]
-    t5 = []
-    t5_txt = []
-    for r in big:
-        step = r["fastest_contraction_step"]
-        theta1 = step / 10**0.25 <= r["eta_tbt"] <= step * 10**0.25
-        t5.append(1 if theta1 else -1)
-        t5.append(1 if r["tbt_error"]["low"] > 1.0 else -1)
-        t5.append(1 if r["tbv_error"]["high"] < 1.0 else -1)
-        t5_txt.append(
-            f"sigma={r['sigma']:g}: eta_TbT={r['eta_tbt']:.3g} (2/(s_min+s_max)={step:.3g}), "
-            f"E|w-w*|^2 TbT {r['tbt_error']['mean']:.3g}, TbV {r['tbv_error']['mean']:.3g}"
-        )
-    d3, n3 = f3[0]["d"], f3[0]["n"]
-    rows.append(
-        _row(
-            "Theorem 5 (few samples, large noise)",
-            "eta*_train = Theta(1) and TbT error Omega(sigma^2); TbV error < ||w*||^2 = 1",
-            f"d = {d3}, n = {n3} (TbV {n3 // 2} + {n3 - n3 // 2}), t = {LS_T}, sigma >= 1, "
-            "99% intervals",
-            "eta_TbT within one grid ratio (10^(1/4)) of 2/(s_min+s_max); TbT error interval "
-            "> 1; TbV error interval < 1",
-            _count(t5),
-            "; ".join(t5_txt),
-        )
-    )
-    f4 = prior["paper"]["fig4"]["rows"][-1]
-    rate = f4["d"] * f4["sigma"] ** 2 / f4["n"]
-    ok6 = f4["tbt_error"]["high"] <= (1 + THEOREM6_EPS) * rate
-    rows.append(
-        _row(
-            "Theorem 6 (many samples: TbT near-optimal)",
-            "E||w_TbT - w*||^2 <= (1 + eps) d sigma^2 / n",
-            f"eps = {THEOREM6_EPS:g}, d = {f4['d']}, n = {f4['n']}, sigma = 1, t = {LS_T}",
-            "99% upper end of the TbT error over test tasks at the largest n of Figure 4",
-            _count([1 if ok6 else -1]),
-            f"TbT error {f4['tbt_error']['mean']:.4g} [{f4['tbt_error']['low']:.4g}, "
-            f"{f4['tbt_error']['high']:.4g}] vs (1 + eps) d sigma^2/n = "
-            f"{(1 + THEOREM6_EPS) * rate:.4g}",
-        )
-    )
+    # Theorems 5 and 6 from the Monte Carlo experiments of section 3 (statistics, not proofs)
+    rows.extend(prior["paper"]["fig3"]["theorem5"]["claims"])
+    rows.append(prior["paper"]["fig4"]["theorem6"])
     done += 1
     progress(done, total)
     grid = {"eta_times_L_over_2": fracs, "t": horizons}
@@ -1076,3 +1097,104 @@ def _names(items: list[str]) -> str:
     if not items:
         return "no plain-backprop backend (none ran)"
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ---------------------------------------------------------------------------------- clients
+#: Sizes of the meta-learning-library section: the masking audit's cases (indices into
+#: :func:`verify.masking.default_cases`), schedules and meta-steps, and the stride at which
+#: the flush-to-zero adjoint traces are stored.
+_CLIENTS: dict[str, dict[str, Any]] = {
+    "quick": {"cases": (1,), "schedules": ("experiment",), "steps": 300, "stride": 250},
+    "default": {"cases": (0, 1), "schedules": ("experiment",), "steps": 1000, "stride": 50},
+    "full": {"cases": (0, 1, 2, 3, 4), "schedules": ("experiment", "theorem"), "steps": 1000,
+             "stride": 10},
+}
+
+
+def clients_section(
+    problem: Quadratic, params: dict[str, Any], progress: Progress
+) -> dict[str, Any]:
+    """What the meta-learning libraries' failures look like up close (issue: clients).
+
+    * **Flush-to-zero**: the adjoint magnitude max_j |bar w_k[j]| per step k of one reverse
+      pass at :func:`verify.flush.ftz_point` (cond-100 problem, eta = float32(1/L),
+      t = 5000, naive objective, float32), for NumPy (IEEE gradual underflow), JAX (XLA's CPU
+      runtime flushes subnormals to zero), PyTorch, and PyTorch with
+      ``torch.set_flush_denormal(True)``; each engine's meta-gradient beside the certified
+      one, judged by :func:`verify.judge.check_meta_gradient`.
+    * **NaN masking**: meta-gradient descent on eta fed float32 backprop meta-gradients whose
+      NaNs are replaced by 0 / ``nan_to_num`` / clipped (:func:`verify.masking.audit`),
+      against the certified eta*(t) and a certified-gradient reference run.
+
+    ``problem`` is not used: both experiments have their own problems (named in the data).
+
+    Guarantee
+    ---------
+    The reference meta-gradient and eta* are certified enclosures; the traces and masked
+    runs are measurements of the systems under test.
+    """
+    from .backprop._common import installed
+    from .flush import ENGINES, adjoint_trace, ftz_point
+    from .judge import check_meta_gradient
+    from .masking import audit, default_cases, summary
+
+    del problem
+    q, eta, t = ftz_point()
+    stride = int(params["stride"])
+    mq, all_cases = default_cases()
+    cases = [dataclasses.replace(all_cases[i], steps=params["steps"]) for i in params["cases"]]
+    total = len(ENGINES) + len(cases) * 3 * len(params["schedules"])
+    done = 0
+    exact = truth.meta_gradient(q, eta, t, objective="naive")
+    traces: dict[str, Any] = {}
+    for engine in ENGINES:
+        needs = "jax" if engine == "jax" else "torch" if engine.startswith("torch") else None
+        if needs is not None and not installed(needs):
+            traces[engine] = {"status": "unavailable", "reason": f"{needs} is not installed"}
+        else:
+            tr = adjoint_trace(q, eta, t, dtype="float32", objective="naive", engine=engine)
+            verdict = check_meta_gradient(
+                q, eta, t, tr.grad, dtype="float32", objective="naive", known_failures=False
+            )
+            mags = tr.adjoint_max[::-1]  # step k = t (start of the reverse pass) first
+            traces[engine] = {
+                "status": "ok",
+                "grad": tr.grad.hex(),
+                "outcome": verdict.outcome.value,
+                "floor": jsonable(tr.floor),
+                "magnitude": [jsonable(float(m)) for m in mags[::stride]],
+            }
+        done += 1
+        progress(done, total)
+
+    def tick(_: Any) -> None:
+        nonlocal done
+        done += 1
+        progress(done, total)
+
+    runs = audit(mq, cases, schedules=tuple(params["schedules"]), progress=tick)
+    keep = max(1, params["steps"] // 200)
+    masking = []
+    for r in runs:
+        rec = r.as_dict()
+        rec["etas"] = list(r.etas[::keep])
+        masking.append(_plain(rec))
+    return {
+        "ftz": {
+            "problem": "Quadratic.from_spectrum(np.geomspace(1, 100, 10), seed=0)",
+            "eta": eta.hex(),
+            "t": t,
+            "objective": "naive",
+            "dtype": "float32",
+            "truth": exact.to_float("float32").hex(),
+            "stride": stride,
+            "traces": traces,
+        },
+        "masking": {
+            "problem": "Quadratic.random(20, seed=1)",
+            "steps": params["steps"],
+            "stored_every": keep,
+            "runs": masking,
+            "summary": summary(runs),
+        },
+    }

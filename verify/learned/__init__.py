@@ -14,4 +14,25 @@ package needs neither):
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import os
+
+__all__ = ["THREADS_ENV", "torch_threads"]
+
+#: Environment variable holding the torch intra-op thread count of every process of an
+#: experiment (``l2l-verify learned-optimizer --threads N`` sets it; worker processes inherit
+#: it). Default 1: results must not depend on it, and a test compares 1 with 2.
+THREADS_ENV = "L2L_TORCH_THREADS"
+
+
+def torch_threads() -> int:
+    """The torch thread count the experiment runs with (``$L2L_TORCH_THREADS``, default 1)."""
+    text = os.environ.get(THREADS_ENV, "1")
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        from ..errors import ArgumentError
+
+        raise ArgumentError(THREADS_ENV, text, "must be an integer >= 1")
+    return n

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentError, UnknownOptionError
+from . import torch_threads
 from .data import LABEL_NOISE, Dataset, add_label_noise, sample_sizes
 from .inner import MLPLayout, batch_indices, init_params
 from .meta import MetaObjective, MetaTrainConfig, MetaTrainResult, meta_train
@@ -212,7 +213,7 @@ def evaluate_method(
 
     if (theta is None) == (sgd_eta is None):
         raise ArgumentError("theta", theta, "give exactly one of theta and sgd_eta")
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch_threads())
     rng = np.random.default_rng(seed)
     dtype = torch.float32
     idx = rng.choice(dataset.x_pool.shape[0], size=n_train, replace=False)
@@ -283,7 +284,7 @@ def tune_sgd(
 
     from .inner import loss
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch_threads())
     scores: dict[str, float] = {}
     for eta in grid:
         vals = []
@@ -316,7 +317,7 @@ def _meta_job(args: tuple[Dataset, MethodSpec, float, MetaTrainConfig, int]) -> 
 
     from .meta import stderr_progress
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch_threads())
     dataset, spec, noise, cfg, seed = args
     assert spec.objective is not None
     stderr_progress(f"meta-training {spec.name} noise={noise} seed={seed} ...")

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentError
+from . import torch_threads
 from .data import Dataset
 from .inner import MLPLayout, batch_indices, init_params, loss
 from .meta import make_task, objective_value
@@ -146,7 +147,7 @@ def meta_gradients(
     if not hs or hs[0] < 1:
         raise ArgumentError("horizons", horizons, "need positive horizons")
     tdtype = {"float32": torch.float32, "float64": torch.float64}[dtype]
-    torch.set_num_threads(1)
+    torch.set_num_threads(torch_threads())
     rng = np.random.default_rng(seed)
     task = make_task(dataset, n_train, 0, 0.0, rng, tdtype)
     w = torch.as_tensor(init_params(task.layout, rng), dtype=tdtype)
@@ -214,7 +215,7 @@ def finite_difference_check(
     h = float(np.finfo(np.float64).eps) ** (1 / 3) * max(1.0, float(np.abs(point.theta).max()))
 
     def value(th: np.ndarray) -> float:
-        torch.set_num_threads(1)
+        torch.set_num_threads(torch_threads())
         tdtype = torch.float64
         r = np.random.default_rng(seed)
         task = make_task(dataset, n_train, 0, 0.0, r, tdtype)

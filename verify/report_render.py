@@ -27,14 +27,15 @@ __all__ = ["CLASS_MEANINGS", "answers", "render"]
 
 #: One line per outcome class (shown in the report and in reports/README.md).
 CLASS_MEANINGS: dict[str, str] = {
-    "accurate": "within the derived error bound of verify.compare (or at most 1 ulp from the "
-    "correctly rounded truth)",
+    "accurate": "at most 1 ulp from the correctly rounded truth, or within the derived error "
+    "bound of verify.compare (kept in log space: it exists at any magnitude)",
     "inaccurate": "finite, right sign, within a factor 2 of the truth, but beyond the bound",
-    "silently_wrong": "a finite number with no warning that is badly wrong: wrong sign, off by "
-    "more than a factor 2, or 0 because f(w_t) overflowed (d log f = 1/f = 0)",
-    "overflow": "+-inf while the truth is finite in the dtype",
-    "underflow": "0 or subnormal while the truth is a normal number, with an intermediate that "
-    "underflowed to 0",
+    "silently_wrong": "a number with no warning that is badly wrong: a wrong (certified) sign, "
+    "0 because f(w_t) overflowed (d log f = 1/f = 0), 0 with no sign of underflow, a "
+    "normal-size value where the truth rounds to 0, or off by more than a factor 2",
+    "overflow": "+-inf while the truth rounds to something else in the dtype",
+    "underflow": "0 or subnormal beyond the bound, where the computation underflowed (an "
+    "intermediate or f(w_t) became 0, or the result is itself a subnormal)",
     "nan": "NaN",
 }
 STATUS_MEANINGS = {

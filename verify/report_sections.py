@@ -33,6 +33,7 @@ import numpy as np
 from . import claims, metaopt, paper_claims, theory, truth
 from .backprop import BackendUnavailableError, UnsupportedOptionError, meta_gradient
 from .backprop.boundaries import predict_failure
+from .claims import jsonable
 from .compare import Outcome
 from .errors import UnknownOptionError
 from .judge import judge_result
@@ -182,15 +183,6 @@ FIG1_INSTANCES = {"quick": 50, "default": 200, "full": 1000}
 # (claim 8 of the paper notes) for step sizes at least 5% away from 2/(L + alpha).
 LIMIT_REL = 1e-3
 LIMIT_SEPARATION = 0.05
-
-
-def jsonable(x: float) -> float | str:
-    """A float for JSON: finite floats unchanged, non-finite ones as strings."""
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return float(x)
 
 
 def _plain(obj: Any) -> Any:

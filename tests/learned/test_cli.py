@@ -46,6 +46,35 @@ def test_tiny_run_writes_the_contracted_folder(tmp_path: Path) -> None:
     assert data["seed"] == 0
 
 
+def test_results_do_not_depend_on_torch_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same seed, 1 and 2 torch threads: byte-identical data.json, so the verdicts are the
+    same on any machine (issue 16; the quick preset was compared the same way, see the
+    closing note of that issue)."""
+    from verify.learned import THREADS_ENV
+    from verify.learned.cli import build
+
+    texts = []
+    for threads in (1, 2):
+        monkeypatch.setenv(THREADS_ENV, str(threads))
+        out = tmp_path / f"t{threads}"
+        build(out, preset="tiny", seed=3, jobs=1)
+        texts.append((out / "data.json").read_text())
+        prov = json.loads((out / "provenance.json").read_text())
+        assert prov["torch_threads"] == threads
+    assert texts[0] == texts[1]
+
+
+def test_bad_thread_count_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from verify.errors import ArgumentError
+    from verify.learned import THREADS_ENV, torch_threads
+
+    monkeypatch.setenv(THREADS_ENV, "0")
+    with pytest.raises(ArgumentError, match=THREADS_ENV):
+        torch_threads()
+
+
 def _tbv_at_least_tbt_on_noisy_small_data(meta_preset: str) -> None:
     """Paper Fig. 6 direction: with 20% label noise and few samples the TbV-trained optimizer
     reaches at least the TbT-trained one's test accuracy on every seed -- all seeds counted (a

@@ -31,7 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("verify.check_cli", "judge meta-gradients from any framework (JSON Lines in)"),
     "sweep": ("verify.sweep", "a grid of cases vs certified truth on Dask (resumable)"),
     "learned-optimizer": ("verify.learned.cli", "the NN learned optimizer (paper §5.3)"),
-    "theorems": ("verify.theorems_cli", "the theorem table in the terminal (exit 1 on a proof)"),
+    "theorems": (
+        "verify.theorems_cli",
+        "the theorem table in the terminal (exit 1 on a proven violation)",
+    ),
 }
 
 DESCRIPTION = """\

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import mpmath
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from proofs import oracles
@@ -46,22 +46,28 @@ def _quadratic(eigs: list[float], c: list[float]) -> Quadratic:
     eta=st.integers(0, 40).map(lambda k: Fraction(k, 64)),
     t=st.integers(1, 40),
 )
+# eta lambda = 1 on every mode: f(w_t) = 0 exactly, outside the log objective's domain (the
+# thorough profile found it: the ratio-form oracle raises proofs._core.Undefined there)
+@example(data=([2.0], [0.0625]), eta=Fraction(1, 2), t=1)
+@example(data=([2.0, 2.0], [1.0, 0.5]), eta=Fraction(1, 2), t=3)
 def test_exact_oracles_inside_enclosures(data, eta: Fraction, t: int) -> None:
     eigs, c = data
     q = _quadratic(eigs, c)
     assert truth.meta_gradient(q, eta, t, objective="naive").contains(
         oracles.naive_meta_gradient_exact(eigs, c, eta, t)
     )
-    assert truth.meta_objective(q, eta, t, objective="naive").contains(
-        oracles.loss_exact(eigs, c, eta, t)
-    )
-    try:
-        exact_log = oracles.log_meta_gradient_exact(eigs, c, eta, t)
-    except ZeroDivisionError:  # f(w_t) = 0 exactly: the engine must refuse the log
+    loss = oracles.loss_exact(eigs, c, eta, t)
+    assert truth.meta_objective(q, eta, t, objective="naive").contains(loss)
+    # the log objective's domain is f(w_t) > 0; decided exactly, not by catching the oracle
+    if loss == 0:  # the engine must refuse the log, for the value and the gradient alike
         with pytest.raises(ZeroLossError):
             truth.meta_gradient(q, eta, t, objective="log")
+        with pytest.raises(ZeroLossError):
+            truth.meta_objective(q, eta, t, objective="log")
         return
-    assert truth.meta_gradient(q, eta, t, objective="log").contains(exact_log)
+    assert truth.meta_gradient(q, eta, t, objective="log").contains(
+        oracles.log_meta_gradient_exact(eigs, c, eta, t)
+    )
 
 
 @pytest.mark.parametrize("t", [10, 1000, 100_000])

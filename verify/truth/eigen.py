@@ -21,6 +21,7 @@ By Bauer--Fike each eigenvalue of the exact H lies within kappa * eps of some mu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,17 @@ if TYPE_CHECKING:
     from ..problems import Problem
 
 __all__ = ["CertifiedEig", "certified_eig", "exact_hessian_arb", "spectral_constants"]
+
+#: Fault-injection hook, for tests only (never set by library code). When not ``None``,
+#: :func:`certified_eig` calls ``_DEGRADE(Q, mu, prec)`` on the refined decomposition (Q an
+#: exact ``arb_mat``, mu a list of exact ``arb``) just *before* proving it, and uses the
+#: returned ``(Q, mu)`` (both must again be exact: take ``.mid()``). The proof (nu, eps,
+#: kappa) then bounds the degraded data, so every result must still contain the exact value
+#: or raise :class:`~verify.errors.NotCertifiedError`: this is how the tests show that the
+#: rigor terms, not the quality of the refinement, carry the guarantee
+#: (``tests/truth/test_fault_injection.py``). Set it with ``monkeypatch.setattr`` on a fresh
+#: problem (decompositions are cached per problem).
+_DEGRADE: Callable[[Any, list[Any], int], tuple[Any, list[Any]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -308,6 +320,8 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
                 break
         # Rayleigh-quotient eigenvalue estimates (exact midpoints), kept in Q's column order
         mu = [m.mid() for m in mu]
+        if _DEGRADE is not None:
+            Q, mu = _DEGRADE(Q, mu, prec)
         order = sorted(range(d), key=lambda i: mu[i])
         QT = Q.transpose()
         N = QT * Q - arb_mat(np.eye(d).tolist())

@@ -277,3 +277,19 @@ def test_meta_gd_schedule_and_nonfinite_gradient() -> None:
     assert run.etas[2] == run.etas[1]
     assert run.etas[3] == 1.25 - 1 / math.sqrt(3)
     assert math.isnan(run.grads[1]) and run.resets == 0
+
+
+def test_an_eigenvalue_on_a_rounding_tie_is_refused_not_guessed() -> None:
+    """alpha = 1 - x with x = 2^-31 + 2^-54 (a float32) lies exactly halfway between two
+    float64 values: no enclosure of positive width can certify its rounding, so q.alpha
+    raises (after refining at higher precision) instead of returning a guess; the enclosure
+    itself contains the exact value."""
+    from verify.errors import NotCertifiedError
+
+    x = 2.0**-31 + 2.0**-54
+    q = Quadratic(np.array([[1.0, -x], [-x, 1.0]]), [0.6, 0.8])
+    enc = q.spectral_enclosures()["alpha"]
+    assert enc.contains(Fraction(1) - Fraction(x))
+    with pytest.raises(NotCertifiedError):
+        _ = q.alpha
+    assert q.L == 1 + x  # 1 + x is a float64: rounds with a certificate

@@ -399,10 +399,17 @@ def spectral_constants(problem: Problem, *, prec: int = _MIN_EIG_PREC) -> dict[s
             proj = (q.transpose() * w0)[0, 0] / nq
             # |<w0,u>| - |<w0,q/||q||>| <= ||w0|| ||u -+ q/||q|||| <= 2 sin(theta) ||w0||
             cs.append(abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper()))
-        out = {"L": Enclosure.from_arb(L, prec), "alpha": Enclosure.from_arb(alpha, prec)}
+        def again(key: str) -> Callable[[int], Enclosure]:
+            # recompute at a higher precision when rounding needs it (Enclosure.to_float)
+            return lambda p: spectral_constants(problem, prec=max(p, 2 * prec))[key]
+
+        out = {
+            "L": Enclosure.from_arb(L, prec, again("L")),
+            "alpha": Enclosure.from_arb(alpha, prec, again("alpha")),
+        }
         if cs:
-            out["c_1"] = Enclosure.from_arb(cs[0], prec)
+            out["c_1"] = Enclosure.from_arb(cs[0], prec, again("c_1"))
         if len(cs) == 2:
-            out["c_d"] = Enclosure.from_arb(cs[1], prec)
-            out["c_min"] = Enclosure.from_arb(cs[0].min(cs[1]), prec)
+            out["c_d"] = Enclosure.from_arb(cs[1], prec, again("c_d"))
+            out["c_min"] = Enclosure.from_arb(cs[0].min(cs[1]), prec, again("c_min"))
     return out

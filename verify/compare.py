@@ -532,13 +532,13 @@ def judge_value(
     if abs(g) < tiny:
         if flag is not None:
             return out(Outcome.UNDERFLOW, f"{what} after {flag}; {where}")
-        if ref == 0:
-            return out(
-                Outcome.UNDERFLOW,
-                f"a leftover {what} of gradual underflow; {where} (below the format's range)",
-            )
         if g != 0:  # a nonzero subnormal result is its own evidence of gradual underflow
-            return out(Outcome.UNDERFLOW, f"{what}, precision lost to gradual underflow; {where}")
+            why = (
+                "a leftover of gradual underflow (the exact value is below the format's range)"
+                if ref == 0
+                else "precision lost to gradual underflow"
+            )
+            return out(Outcome.UNDERFLOW, f"{what}: {why}; {where}")
         return out(Outcome.SILENTLY_WRONG, f"0 with no sign of underflow; {where}")
     if ref == 0:
         return out(Outcome.SILENTLY_WRONG, f"spurious normal-size {g!r}; {where}")

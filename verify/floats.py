@@ -374,8 +374,6 @@ def read_float(x: object, name: str) -> float:
         f = float(v)
     except OverflowError as exc:
         raise ArgumentError(name, x, "is beyond float64's range") from exc
-    if math.isfinite(f) and Fraction(f) != Fraction(v):
+    if Fraction(f) != Fraction(v):  # an int or Fraction is finite: so is f here
         raise ArgumentError(name, x, "is not exactly a float64 value")
-    if not math.isfinite(f) and not isinstance(v, float):
-        raise ArgumentError(name, x, "is beyond float64's range")
     return f

@@ -259,7 +259,7 @@ def _decide(
                 f"; not judged: the first-order model claims no accuracy here (its relative "
                 f"bound exceeds MODEL_LIMIT = {MODEL_LIMIT})"
             )
-        elif _stepwise_log(p):
+        elif _stepwise_log(p.like, p.objective, p.eval_problem):
             if prediction == "lazy":
                 prediction = predict_failure(
                     p.problem, float(p.eta), p.t, dtype=p.dtype, eval_problem=p.eval_problem
@@ -317,8 +317,9 @@ def _decide(
     )
 
 
-def _stepwise_log(p: _Point) -> bool:
-    return p.like in STEPWISE_BACKENDS and p.objective == "log" and p.eval_problem is None
+def _stepwise_log(like: str, objective: str, eval_problem: Problem | None) -> bool:
+    """Plain backprop of the log objective on its own problem: Corollary 1's prediction applies."""
+    return like in STEPWISE_BACKENDS and objective == "log" and eval_problem is None
 
 
 def _region(p: _Point) -> KnownFailure | None:
@@ -474,20 +475,7 @@ def judge_result(
         eval_problem=result.eval_problem,
     )
     preds: list[FailurePrediction | None] = [None] * len(points)
-    probe = _Point(
-        result.problem,
-        result.eval_problem,
-        Fraction(0),
-        result.t,
-        result.objective,
-        get_format(result.dtype).name,
-        0.0,
-        None,
-        result.backend,
-        "",
-        None,
-    )
-    if _stepwise_log(probe):
+    if _stepwise_log(result.backend, result.objective, result.eval_problem):
         preds = list(predict_failure(result.problem, result.eta, result.t, dtype=result.dtype))
     out = []
     for r, tr, s, pred in zip(points, truths, sens, preds, strict=True):

@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .backprop._common import BACKENDS, installed
 from .errors import ArgumentError, InvalidPrecisionError, UnknownOptionError
 
 if TYPE_CHECKING:
@@ -92,18 +93,9 @@ __all__ = [
 ]
 
 MARKER = "meta_gradient"
-#: Backend names, in the order :mod:`verify.backprop` lists them (kept here so that loading
-#: the plugin imports nothing heavy).
-ALL_BACKENDS: tuple[str, ...] = (
-    "numpy",
-    "torch",
-    "jax",
-    "stable",
-    "paper",
-    "optax",
-    "torchopt",
-    "higher",
-)
+#: Backend names: the backprop registry's (importing it loads numpy and the problem classes,
+#: which ``verify`` loads anyway; no framework is imported).
+ALL_BACKENDS: tuple[str, ...] = BACKENDS
 ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
 #: Certified truth precision: relative radius <= 2^-80 (as :data:`verify.truth.DEFAULT_REL_TOL`).
@@ -119,8 +111,6 @@ _MARKER_DOC = (
 def installed_backends() -> tuple[str, ...]:
     """The backends that can run here (torch, jax and the meta-learning clients only when
     their modules are installed)."""
-    from .backprop._common import installed
-
     return tuple(b for b in ALL_BACKENDS if installed(b))
 
 

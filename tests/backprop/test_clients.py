@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
-import warnings
 from typing import Any
 
 import numpy as np
 import pytest
 
+from tests.backprop._clients import require_modules
 from verify import Quadratic, truth
 from verify.backprop import (
     CLIENT_BACKENDS,
@@ -28,18 +27,12 @@ from verify.backprop import (
     UnsupportedOptionError,
     meta_gradient,
 )
+from verify.backprop._common import REQUIRES
 from verify.compare import STEPWISE_BACKENDS
 from verify.floats import get_format
 from verify.judge import judge_result
 from verify.known_failures import lookup
 from verify.pytest_plugin import ALL_BACKENDS, installed_backends
-
-# the modules each client needs, in import order
-NEEDS = {
-    "optax": ("jax", "optax"),
-    "torchopt": ("torch", "torchopt"),
-    "higher": ("torch", "higher"),
-}
 
 # every variant of every client (the default first)
 CLIENT_RUNS = [
@@ -50,17 +43,7 @@ CLIENT_RUNS = [
 
 
 def _require(name: str) -> None:
-    for module in NEEDS[name]:
-        try:
-            with warnings.catch_warnings():
-                # a library's import may warn about its own dependencies: not ours
-                warnings.simplefilter("ignore", DeprecationWarning)
-                importlib.import_module(module)
-        except ImportError as exc:
-            reason = f"{module} is not installed (pip install -e '.[clients]'): {exc}"
-            if os.environ.get("L2L_REQUIRE_CLIENTS") == "1":
-                pytest.fail(f"L2L_REQUIRE_CLIENTS=1 but {reason}")
-            pytest.skip(reason)
+    require_modules(*REQUIRES[name])
 
 
 def _cond100() -> Quadratic:
@@ -177,7 +160,7 @@ def test_missing_client_library_raises_typed_error(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = importlib.import_module
-    library = NEEDS[name][-1]
+    library = REQUIRES[name][-1]
 
     def fake(module: str, package: str | None = None) -> Any:
         if module.split(".")[0] == library:
@@ -195,7 +178,7 @@ def test_clients_are_registered_everywhere() -> None:
     # model and the known-failure regions of plain backprop all name the clients
     for name in CLIENT_BACKENDS:
         assert name in ALL_BACKENDS and name in STEPWISE_BACKENDS
-        here = all(importlib.util.find_spec(m) is not None for m in NEEDS[name])
+        here = all(importlib.util.find_spec(m) is not None for m in REQUIRES[name])
         assert (name in installed_backends()) == here
     q = Quadratic.random(10, seed=4, kind="wishart2")
     for name in CLIENT_BACKENDS:

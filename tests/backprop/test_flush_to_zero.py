@@ -11,15 +11,13 @@ Skipped when JAX (or optax, or PyTorch for the torch comparisons) is missing, un
 
 from __future__ import annotations
 
-import importlib
 import math
-import os
-import warnings
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
+from tests.backprop._clients import require_modules
 from verify import Quadratic, truth
 from verify.backprop import meta_gradient
 from verify.compare import MODEL_LIMIT
@@ -37,21 +35,8 @@ REGION = "xla-cpu-flush-to-zero"
 TINY32 = math.ldexp(1.0, -126)  # smallest normal float32
 
 
-def _require(*modules: str) -> None:
-    for module in modules:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)
-                importlib.import_module(module)
-        except ImportError as exc:
-            reason = f"{module} is not installed: {exc}"
-            if os.environ.get("L2L_REQUIRE_CLIENTS") == "1":
-                pytest.fail(f"L2L_REQUIRE_CLIENTS=1 but {reason}")
-            pytest.skip(reason)
-
-
 def test_xla_cpu_runtime_flushes_and_numpy_does_not() -> None:
-    _require("jax")
+    require_modules("jax")
     assert xla_cpu_flushes("float32") and xla_cpu_flushes("float64")
     # the flags live on XLA's execution threads: NumPy in the same process keeps subnormals
     assert np.float32(TINY32) * np.float32(0.5) == np.float32(TINY32 / 2)
@@ -61,7 +46,7 @@ def test_xla_cpu_runtime_flushes_and_numpy_does_not() -> None:
     ("backend", "variant"), [("jax", None), ("optax", "jit"), ("optax", "eager")]
 )
 def test_flushing_backends_are_a_strict_known_failure(backend: str, variant: str | None) -> None:
-    _require("jax", "optax")
+    require_modules("jax", "optax")
     q, eta, t = ftz_point()
     res = meta_gradient(
         q, eta, t, objective="naive", dtype="float32", backend=backend, variant=variant
@@ -126,7 +111,7 @@ def test_region_needs_a_homogeneous_problem() -> None:
 
 
 def test_float64_point_is_in_the_region_and_fails() -> None:
-    _require("jax")
+    require_modules("jax")
     q, _, _ = ftz_point()
     eta, t = 1 / q.L, 36_500
     assert lookup("jax", "float64", "naive", q, eta, t).name == REGION  # type: ignore[union-attr]
@@ -137,7 +122,7 @@ def test_float64_point_is_in_the_region_and_fails() -> None:
 
 
 def test_adjoint_freezes_at_the_smallest_normal_when_flushed() -> None:
-    _require("jax", "torch")
+    require_modules("jax", "torch")
     q, eta, t = ftz_point()
     ieee = adjoint_trace(q, eta, t, engine="numpy")
     xla = adjoint_trace(q, eta, t, engine="jax")
@@ -148,7 +133,7 @@ def test_adjoint_freezes_at_the_smallest_normal_when_flushed() -> None:
 
 
 def test_torch_flushes_too_when_told_to() -> None:
-    _require("torch")
+    require_modules("torch")
     q, eta, t = ftz_point()
     assert not torch_flushes()
     with torch_flush_denormal(True):

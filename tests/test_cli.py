@@ -36,8 +36,15 @@ def _bad_invocations(tmp: Path) -> list[tuple[list[str], str]]:
     empty_dir.mkdir()
     results = tmp / "no_t.jsonl"
     results.write_text(
-        json.dumps({"problem": {"kind": "wishart2", "d": 3, "seed": 0}, "eta": 0.01,
-                    "dtype": "float64", "grad": 1.0}) + "\n"
+        json.dumps(
+            {
+                "problem": {"kind": "wishart2", "d": 3, "seed": 0},
+                "eta": 0.01,
+                "dtype": "float64",
+                "grad": 1.0,
+            }
+        )
+        + "\n"
     )
     truth = ["truth", "--eta", "0.01", "--t", "5"]
     return [
@@ -77,13 +84,21 @@ def _bad_invocations(tmp: Path) -> list[tuple[list[str], str]]:
         (["sweep", _grid(tmp, "syntax.toml", "[grid\n")], "TOML"),
         (["sweep", _grid(tmp, "four.toml", '[[problem]]\nd = "four"\n' + GRID_TAIL)], "d"),
         (
-            ["sweep", _grid(tmp, "negt.toml", "[[problem]]\nd = 4\n" + GRID_TAIL.replace(
-                "t = [10]", "t = [-5, 10]"))],
+            [
+                "sweep",
+                _grid(
+                    tmp,
+                    "negt.toml",
+                    "[[problem]]\nd = 4\n" + GRID_TAIL.replace("t = [10]", "t = [-5, 10]"),
+                ),
+            ],
             "grid.t[0]",
         ),
         (
-            ["sweep", _grid(tmp, "f8.toml", "[[problem]]\nd = 4\n" + GRID_TAIL
-                            + 'dtype = ["float8"]\n')],
+            [
+                "sweep",
+                _grid(tmp, "f8.toml", "[[problem]]\nd = 4\n" + GRID_TAIL + 'dtype = ["float8"]\n'),
+            ],
             "grid.dtype[0]",
         ),
         (["sweep", "x.toml", "--workers", "-1"], "--workers"),

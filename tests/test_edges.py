@@ -9,7 +9,8 @@ a threshold, dropping a margin or turning < into <= fails a test:
 * the error bound (:func:`verify.compare.error_bound`): its formula, results at the bound
   x (1 +- e), and :data:`~verify.compare.MODEL_LIMIT`;
 * each known-failure region's thresholds (:mod:`verify.known_failures`);
-* meta-gradient descent's reset to 0 and its count (:func:`verify.metaopt.meta_gradient_descent`).
+* meta-gradient descent's reset to 0 and its count
+  (:func:`verify.paper.metaopt.meta_gradient_descent`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import verify.known_failures as kf
 from verify import Quadratic
 from verify.backprop import Sensitivity
 from verify.backprop.boundaries import MARGIN_NATS
+from verify.certified.enclosure import Enclosure
 from verify.compare import (
     MODEL_LIMIT,
     TOLERANCES,
@@ -33,8 +35,7 @@ from verify.compare import (
     judge_value,
 )
 from verify.floats import get_format
-from verify.metaopt import meta_gradient_descent
-from verify.truth.enclosure import Enclosure
+from verify.paper.metaopt import meta_gradient_descent
 
 E_EXACT = 2.0**-20  # exact rules: the probes are exact floats
 E_LOG = 1e-6  # log-space model thresholds (nats, relative)

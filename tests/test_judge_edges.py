@@ -162,7 +162,9 @@ def test_ulp_distance_counts_across_binades_and_the_subnormal_edge(dtype: str) -
         assert ulp_distance(float(lo), float(hi), dtype) == 10  # type: ignore[arg-type]
         assert ulp_distance(float(lo), float(edge), dtype) == 5  # type: ignore[arg-type]
         assert ulp_distance(-float(hi), float(hi), dtype) == 2 * ulp_distance(  # type: ignore[arg-type]
-            0.0, float(hi), dtype  # type: ignore[arg-type]
+            0.0,
+            float(hi),
+            dtype,  # type: ignore[arg-type]
         )
     smallest = float(walk(dt.type(0.0), 1, up))
     assert ulp_distance(0.0, smallest, dtype) == 1 and ulp_distance(-smallest, smallest, dtype) == 2

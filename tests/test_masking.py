@@ -1,6 +1,6 @@
 """NaN/inf masking audit: masked float meta-gradients stall meta-GD where certified ones converge.
 
-Settings from :func:`verify.masking.default_cases` (the paper's kind of instance, d = 20),
+Settings from :func:`verify.audits.masking.default_cases` (the paper's kind of instance, d = 20),
 with budgets cut to what the certified reference needs at t = 80 (it settles within 1% of
 eta* after 101-103 experiment-schedule steps from these starts on this instance).
 """
@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from verify import Quadratic
-from verify.errors import ArgumentError, UnknownOptionError
-from verify.masking import (
+from verify.audits.masking import (
     MASKS,
     SETTLE_REL,
     VERDICTS,
@@ -26,6 +25,7 @@ from verify.masking import (
     masked_run,
     summary,
 )
+from verify.errors import ArgumentError, UnknownOptionError
 
 STEPS = 150  # the certified reference settles in this budget at t = 80 from both starts
 

@@ -18,12 +18,11 @@ from typing import Any
 
 import pytest
 
-from verify import report_sections as sections
 from verify.cli import main
 from verify.errors import UnknownOptionError
 from verify.problems import Quadratic
-from verify.report import REPORT_FORMAT_VERSION, build_report, render_only
-from verify.report_render import CLASS_MEANINGS
+from verify.report import REPORT_FORMAT_VERSION, build_report, render_only, sections
+from verify.report.render import CLASS_MEANINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "reports" / "default"
@@ -270,7 +269,7 @@ def test_truth_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_learned_summary_is_embedded(tmp_path: Path) -> None:
     """OUT/learned/summary.md and its figures appear in both pages and in the contents."""
-    from verify.report_render import render
+    from verify.report.render import render
 
     data = _committed()
     prov = json.loads((COMMITTED / "provenance.json").read_text())
@@ -318,6 +317,6 @@ def test_learned_summary_is_embedded(tmp_path: Path) -> None:
 def test_first_failure_agreement(
     observed: int | None, t_safe: int | None, t_fails: int | None, verdict: str
 ) -> None:
-    from verify.report_render import _agreement
+    from verify.report.render import _agreement
 
     assert verdict in _agreement(observed, t_safe, t_fails, [1, 10, 100, 200, 500, 1000])

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from verify import Quadratic
-from verify.report_render import _libraries, _library_text
-from verify.report_sections import clients_section, section_params
+from verify.report.render import _libraries, _library_text
+from verify.report.sections import clients_section, section_params
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +81,7 @@ def test_quick_report_has_the_clients_section(tmp_path: Path) -> None:
 
     pytest.importorskip("jax")
     out = tmp_path / "r"
-    data = build_report(
-        out, mode="quick", backends=("numpy-reverse",), dtypes=("float32",)
-    )
+    data = build_report(out, mode="quick", backends=("numpy-reverse",), dtypes=("float32",))
     assert "clients" in data["sections"]
     md = (out / "report.md").read_text()
     assert "Flush-to-zero" in md and "NaN masking" in md

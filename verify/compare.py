@@ -48,9 +48,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .backprop import BackpropResult, Diagnostics, Sensitivity, sensitivity
+from .certified.enclosure import Enclosure
 from .errors import ShapeMismatchError
 from .floats import FloatFormat, format_real, get_format, ln_fraction
-from .truth.enclosure import Enclosure
 
 __all__ = [
     "MODEL_LIMIT",

@@ -159,13 +159,13 @@ def _flushed_subnormal_truth(problem: Problem, eta: float, t: int, dtype: str) -
     the sum comes out normal-size. Forward mode (``jax.jacfwd``) has tangent and iterate
     decaying together and returns -0.0 instead.
 
-    Numbers (``python -m verify.flush`` prints them): q =
+    Numbers (``python -m verify.audits.flush`` prints them): q =
     Quadratic.from_spectrum(geomspace(1, 100, 10), seed=0), eta = float32(1/L), t = 5000,
     naive objective, float32; exact F' = -4.2964e-42 (a float32 subnormal). jax.grad, jitted
     or eager scan: -9.297e-35; under ``jax.disable_jit()``: -9.251e-35; optax, jit and
     eager: -9.372e-35 -- silently wrong by seven decades (the largest adjoint entry is
     1.97e-23 at step t and stays at 1.16e-36 from step 1988 down to step 1, where NumPy's
-    decays to 9.4e-44: ``verify.flush.adjoint_trace``);
+    decays to 9.4e-44: ``verify.audits.flush.adjoint_trace``);
     ``jax.jacfwd``: -0.0 (underflow). Without flushing: numpy reverse -3.29e-42, torch
     -5.62e-42, torchopt and higher -6.82e-42 (gradual-underflow leftovers, judged
     ``underflow``), numpy forward -4.2964e-42 (accurate). PyTorch does the same once told

@@ -34,7 +34,7 @@ from .errors import (
 from .floats import frobenius_upper
 
 if TYPE_CHECKING:
-    from .truth.enclosure import Enclosure
+    from .certified.enclosure import Enclosure
 
 __all__ = ["Definiteness", "LeastSquares", "Problem", "Quadratic"]
 
@@ -108,8 +108,8 @@ class _SpectralConstants:
         """
         cached = self._cache.get("spectral")
         if cached is None:
+            from .certified.enclosure import Enclosure
             from .truth.eigen import spectral_constants
-            from .truth.enclosure import Enclosure
 
             cached = spectral_constants(self)  # type: ignore[arg-type]
             if isinstance(self, LeastSquares) and self.n < self.d:

@@ -59,10 +59,10 @@ def theorem_rows(
     The same computations and sizes as the report's sections 3-4 for ``mode``, without the
     backprop maps, the certified Figure 1 run, Figure 2 and the interpolation-peak finding.
     """
-    from . import paper_claims
-    from . import report_sections as sections
-    from .least_squares import run_experiment
+    from .paper import checks as paper_claims
+    from .paper.least_squares import run_experiment
     from .problems import Quadratic
+    from .report import sections as sections
 
     def say(text: str) -> None:
         if progress:

@@ -130,8 +130,8 @@ def test_sorted_paper_variant_is_not_in_the_published_region() -> None:
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_prediction_brackets_the_certified_horizon(dtype: str) -> None:
-    # independent cross-check: verify.theory finds, with certified f(w_t), the first t at which
-    # f(w_t) rounds to inf or 0 in the dtype; the float64 prediction must say "fails" at twice
+    # independent cross-check: verify.paper.theory finds, with certified f(w_t), the first t at
+    # which f(w_t) rounds to inf or 0 in the dtype; the float64 prediction must say "fails" at twice
     # that horizon and must not say "fails" at half of it
     q = exact_problem(10, seed=4)
     for m in (0.5, 0.95, 1.25, 1.5):

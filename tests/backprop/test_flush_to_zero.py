@@ -19,15 +19,15 @@ import pytest
 
 from tests.backprop._clients import require_modules
 from verify import Quadratic, truth
-from verify.backprop import meta_gradient
-from verify.compare import MODEL_LIMIT
-from verify.flush import (
+from verify.audits.flush import (
     adjoint_trace,
     ftz_point,
     torch_flush_denormal,
     torch_flushes,
     xla_cpu_flushes,
 )
+from verify.backprop import meta_gradient
+from verify.compare import MODEL_LIMIT
 from verify.judge import check_meta_gradient, judge_result
 from verify.known_failures import FLUSH_MARGIN, lookup
 

@@ -1,11 +1,12 @@
-"""The vectorized least-squares task family (verify.least_squares) against independent references.
+"""The vectorized least-squares task family (verify.paper.least_squares) against independent
+references.
 
 * a plain step-by-step GD loop with the truncation rule (the obvious implementation), on
   small instances covering monotone, oscillating and diverging step sizes and both
   factorization routes (Gram eigendecomposition and SVD fallback);
 * the certified meta-objective :func:`verify.truth.meta_objective` (TbT training loss and TbV
   validation loss) on tiny instances;
-* the certified minimizer :func:`verify.least_squares.certified_step_size` against the
+* the certified minimizer :func:`verify.paper.least_squares.certified_step_size` against the
   float golden-section refinement;
 * determinism, the closed-form expectations of the task distribution, and bad input.
 
@@ -39,7 +40,7 @@ from verify.errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
-from verify.least_squares import (
+from verify.paper.least_squares import (
     DEFAULT_GRID,
     LeastSquaresConfig,
     TaskBatch,

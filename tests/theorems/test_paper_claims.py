@@ -27,11 +27,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from verify import metaopt, paper_claims, theory, truth
-from verify import report_sections as sections
+from verify import truth
 from verify.claims import Interval
-from verify.least_squares import ExperimentResult, run_experiment
+from verify.paper import checks as paper_claims
+from verify.paper import metaopt, theory
+from verify.paper.least_squares import ExperimentResult, run_experiment
 from verify.problems import Quadratic
+from verify.report import sections
 
 U = 2.0**-53
 SEED = 0

@@ -405,8 +405,7 @@ def verdicts(data: dict[str, Any]) -> dict[str, Any]:
             verdict=verdict,  # type: ignore[arg-type]
             evidence="statistic",
             can_fail=True,
-            margin=f"{wins}/{len(a_t)} seeds; all-seed mean difference "
-            f"{float(np.mean(diff)):+.3f}",
+            margin=f"{wins}/{len(a_t)} seeds; all-seed mean difference {float(np.mean(diff)):+.3f}",
             note=f"seeds where both optimizers train the inner MLP (train acc >= "
             f"{TRAINED_ACC:g}): {ok}; with fewer than 8 seeds no outcome is significant at 99% "
             "(8/8 gives [0.52, 1]), so a few-seed verdict is inconclusive by construction",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..compare import Outcome
-from ..figures import CLASS_COLORS
+from ..report.figures import CLASS_COLORS
 from .store import read_results
 
 __all__ = ["COLUMNS", "build_sweep_report", "summarize"]
@@ -25,15 +25,17 @@ COLUMNS: tuple[str, ...] = (*(o.value for o in Outcome), "unsupported", "error")
 # worst first, for points where several records meet in the outcome map
 _FAILURES = frozenset(o.value for o in Outcome if o.is_failure)
 _SEVERITY = ("nan", "overflow", "underflow", "silently_wrong", "inaccurate", "accurate")
+
+
 def _column(rec: dict[str, Any]) -> str:
     return str(rec["outcome"]) if rec["status"] == "ok" else str(rec["status"])
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Per ``backend/dtype``: cases, count of each :data:`COLUMNS` entry, cases inside a
-    registered known-failure region (:mod:`verify.known_failures`) and failure outcomes
-    outside every such region, split by Corollary 1's prediction: ``predicted_boundary`` (the
-undecided band the report draws) and ``unexplained_failures`` (all others)."""
+        registered known-failure region (:mod:`verify.known_failures`) and failure outcomes
+        outside every such region, split by Corollary 1's prediction: ``predicted_boundary`` (the
+    undecided band the report draws) and ``unexplained_failures`` (all others)."""
     groups: dict[str, Counter[str]] = defaultdict(Counter)
     known: Counter[str] = Counter()
     boundary: Counter[str] = Counter()
@@ -99,9 +101,7 @@ def _markdown(data: dict[str, Any], figure: str | None) -> str:
         "outcome is predicted; `unexplained` the failure outcomes (nan, overflow, underflow,",
         "silently_wrong) that neither explains. Colours as in the precision report.",
         "",
-        "| backend/dtype | cases | "
-        + " | ".join(COLUMNS)
-        + " | known | boundary | unexplained |",
+        "| backend/dtype | cases | " + " | ".join(COLUMNS) + " | known | boundary | unexplained |",
         "|---|---:|" + "---:|" * (len(COLUMNS) + 3),
     ]
     for key, row in data["summary"].items():

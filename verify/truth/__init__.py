@@ -8,7 +8,7 @@
 This package never imports a backprop backend.
 """
 
-from .enclosure import Enclosure
+from ..certified.enclosure import Enclosure
 from .engine import (
     DEFAULT_MAX_PREC_BITS,
     DEFAULT_REL_TOL,

@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..certified.enclosure import Enclosure
 from ..errors import NotCertifiedError
 from ..floats import frobenius_upper
-from .enclosure import Enclosure
 
 if TYPE_CHECKING:
     from ..problems import Problem
@@ -399,6 +399,7 @@ def spectral_constants(problem: Problem, *, prec: int = _MIN_EIG_PREC) -> dict[s
             proj = (q.transpose() * w0)[0, 0] / nq
             # |<w0,u>| - |<w0,q/||q||>| <= ||w0|| ||u -+ q/||q|||| <= 2 sin(theta) ||w0||
             cs.append(abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper()))
+
         def again(key: str) -> Callable[[int], Enclosure]:
             # recompute at a higher precision when rounding needs it (Enclosure.to_float)
             return lambda p: spectral_constants(problem, prec=max(p, 2 * prec))[key]

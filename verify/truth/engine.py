@@ -28,6 +28,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Literal
 
+from ..certified.enclosure import Enclosure
 from ..errors import (
     NotCertifiedError,
     NotPositiveDefiniteError,
@@ -45,7 +46,6 @@ from ..objectives import (
 )
 from ..problems import LeastSquares, Problem, Quadratic
 from .eigen import certified_eig, exact_hessian_arb
-from .enclosure import Enclosure
 
 __all__ = [
     "DEFAULT_MAX_PREC_BITS",

@@ -3,7 +3,7 @@
 Every verdict shown here is a :class:`verify.claims.Claim` record from data.json: the paper's
 setting beside ours with the deviations, the number of instances, the measured interval at its
 confidence, the verdict and whether the check can fail at all (a row that cannot fail is shown
-as a consistency check). Called by :mod:`verify.report_render`, which owns the page blocks.
+as a consistency check). Called by :mod:`verify.report.render`, which owns the page blocks.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .report_render import _Doc
+    from .render import _Doc
 
 __all__ = [
     "CLAIM_COLUMNS",

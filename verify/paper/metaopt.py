@@ -24,16 +24,16 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from . import truth
-from .errors import (
+from .. import truth
+from ..certified.enclosure import Enclosure
+from ..errors import (
     InvalidHorizonError,
     InvalidPrecisionError,
     NotCertifiedError,
     UnknownOptionError,
 )
-from .objectives import validate_eta, validate_horizon, validate_objective
-from .problems import Problem
-from .truth.enclosure import Enclosure
+from ..objectives import validate_eta, validate_horizon, validate_objective
+from ..problems import Problem
 
 __all__ = [
     "MetaGDTrajectory",
@@ -75,7 +75,7 @@ def backprop_gradient(
 ) -> GradientSource:
     """A gradient source using plain float backprop (:func:`verify.backprop.meta_gradient`)."""
     obj = validate_objective(objective)
-    from .backprop import meta_gradient as bp
+    from ..backprop import meta_gradient as bp
 
     def source(problem: Problem, eta: float, t: int) -> float:
         return float(bp(problem, eta, t, objective=obj, dtype=dtype, mode=mode).grad)
@@ -276,14 +276,14 @@ class SpectralBatch:
     @classmethod
     def from_problems(cls, problems: list[Problem]) -> SpectralBatch:
         """Eigen-data of homogeneous quadratics of one dimension (``b = 0``)."""
-        from .errors import ShapeMismatchError
+        from ..errors import ShapeMismatchError
 
         if not problems:
             raise ShapeMismatchError("problems", problems, "must be a non-empty list")
         d = problems[0].d
         lam = np.empty((len(problems), d))
         c2 = np.empty((len(problems), d))
-        from .problems import Quadratic
+        from ..problems import Quadratic
 
         for k, p in enumerate(problems):
             if not isinstance(p, Quadratic) or p.d != d or not p.is_homogeneous:

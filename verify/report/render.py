@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .report_sections import FAILURE_CLASSES, OUTCOME_CLASSES
+from .sections import FAILURE_CLASSES, OUTCOME_CLASSES
 
 __all__ = ["CLASS_MEANINGS", "answers", "render"]
 
@@ -712,7 +712,7 @@ def _content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], o
     if "clients" in sec:
         _clients_block(doc, sec["clients"], figs)
     # ---------------------------------------------------------------- sections 3 and 4
-    from .report_paper import paper_block, theorem_block
+    from .paper import paper_block, theorem_block
 
     paper_block(doc, sec["paper"], figs)
     theorem_block(doc, sec["theorems"])
@@ -1074,7 +1074,7 @@ def _write_csvs(data: dict[str, Any], out: Path) -> list[str]:
             ],
             header,
         )
-    from .report_paper import paper_csvs
+    from .paper import paper_csvs
 
     for fname, table in paper_csvs(pp, sec["theorems"]).items():
         files[fname] = _csv(table[1:], table[0])

@@ -3,10 +3,10 @@
 Learned-optimizer code does not stop on a non-finite meta-gradient: the paper's own
 TensorFlow code and ``learned_optimization`` replace NaN by 0, ``jnp.nan_to_num`` also maps
 +-inf to +-(largest float), and meta-training loops clip. This module runs
-:func:`verify.metaopt.meta_gradient_descent` with a float backprop gradient source passed
+:func:`verify.paper.metaopt.meta_gradient_descent` with a float backprop gradient source passed
 through such a mask, under Theorem 4's schedule (mu_k = 1/sqrt k) and the experiment's
 (mu_k = 1/(100 sqrt k)), and says where eta ends against the certified eta*(t)
-(:func:`verify.metaopt.optimal_step_size`):
+(:func:`verify.paper.metaopt.optimal_step_size`):
 
 * ``converges`` -- within :data:`SETTLE_REL` of eta* and no gradient was masked, clipped or
   returned as a silent 0;
@@ -29,12 +29,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .backprop import meta_gradient
-from .errors import ArgumentError, UnknownOptionError
-from .floats import get_format
-from .metaopt import Schedule, meta_gradient_descent, optimal_step_size
-from .objectives import validate_eta, validate_horizon
-from .problems import Problem, Quadratic
+from ..backprop import meta_gradient
+from ..errors import ArgumentError, UnknownOptionError
+from ..floats import get_format
+from ..objectives import validate_eta, validate_horizon
+from ..paper.metaopt import Schedule, meta_gradient_descent, optimal_step_size
+from ..problems import Problem, Quadratic
 
 __all__ = [
     "MASKS",

@@ -17,7 +17,7 @@ This module measures it:
   underflow), JAX (XLA CPU, flushed) or PyTorch (optionally flushed): the data of the
   "flushed vs not" figure;
 * :func:`characterise` -- every setting at one point, judged against certified truth
-  (``python -m verify.flush`` prints the table; ``--xla-flags`` also runs the XLA flag
+  (``python -m verify.audits.flush`` prints the table; ``--xla-flags`` also runs the XLA flag
   settings, each in a fresh process since XLA reads its flags once).
 """
 
@@ -37,12 +37,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .backprop import meta_gradient
-from .backprop._common import as_quadratic, optional_import
-from .errors import UnknownOptionError
-from .floats import get_format
-from .objectives import validate_horizon, validate_objective
-from .problems import Problem, Quadratic
+from ..backprop import meta_gradient
+from ..backprop._common import as_quadratic, optional_import
+from ..errors import UnknownOptionError
+from ..floats import get_format
+from ..objectives import validate_horizon, validate_objective
+from ..problems import Problem, Quadratic
 
 __all__ = [
     "ENGINES",
@@ -299,7 +299,7 @@ class FlushProbe:
 
 _XLA_PROBE = """
 import json, numpy as np, jax, jax.numpy as jnp
-from verify.flush import ftz_point
+from verify.audits.flush import ftz_point
 q, eta, t = ftz_point()
 H = jnp.asarray(q.H, jnp.float32); w0 = jnp.asarray(q.w0, jnp.float32)
 def F(e):
@@ -346,8 +346,8 @@ def characterise(*, xla_flags: bool = False, slow: bool = False) -> list[FlushPr
     meta-gradient, with the reported F = f(w_t) as evidence of underflow (known-failure
     regions not applied).
     """
-    from .judge import check_meta_gradient
-    from .truth import meta_gradient as certified
+    from ..judge import check_meta_gradient
+    from ..truth import meta_gradient as certified
 
     q, eta, t = ftz_point()
     truth = certified(q, eta, t, objective="naive")
@@ -411,11 +411,11 @@ def characterise(*, xla_flags: bool = False, slow: bool = False) -> list[FlushPr
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the table of :func:`characterise` (``python -m verify.flush [--xla-flags]
+    """Print the table of :func:`characterise` (``python -m verify.audits.flush [--xla-flags]
     [--slow]``)."""
     args = sys.argv[1:] if argv is None else argv
     q, eta, t = ftz_point()
-    from .truth import meta_gradient as certified
+    from ..truth import meta_gradient as certified
 
     truth = certified(q, eta, t, objective="naive").to_float("float32")
     print(f"point: cond-100 d = 10, eta = float32(1/L), t = {t}, naive, float32; truth {truth!r}")

@@ -25,8 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from . import metaopt
-from .claims import (
+from ..claims import (
     CONFIDENCE,
     Claim,
     Interval,
@@ -40,6 +39,8 @@ from .claims import (
     proportion_interval,
     quantile_interval,
 )
+from ..problems import Quadratic
+from . import metaopt
 from .least_squares import (
     DEFAULT_GRID,
     ExperimentResult,
@@ -51,7 +52,6 @@ from .least_squares import (
     run_experiment,
     sample_task_pair,
 )
-from .problems import Quadratic
 
 __all__ = [
     "FIG1_ETA0",
@@ -150,7 +150,7 @@ def figure1_distribution(
     F'_log(eta_k)); a run *settles* at the first k after which eta stays within a relative
     tolerance of the instance's certified eta*(t); a run that is not within the tolerance at
     its last step counts as never settled (infinite). The report's own instance (k = 0) is also
-    run with certified gradients and a certified eta* by :func:`verify.report_sections.figure1`.
+    run with certified gradients and a certified eta* by :func:`verify.report.sections.figure1`.
 
     Returns
     -------
@@ -162,9 +162,9 @@ def figure1_distribution(
 
     Accuracy
     --------
-    eta*(t) per instance by float64 bisection (:func:`verify.metaopt.batch_optimal_step_size`,
+    eta*(t) per instance by float64 bisection (:func:`verify.paper.metaopt.batch_optimal_step_size`,
     within ~1e-10 relative of the certified value, tested). The gradients are float64
-    (:func:`verify.metaopt.stable_log_gradient`), not certified: the trajectories can differ
+    (:func:`verify.paper.metaopt.stable_log_gradient`), not certified: the trajectories can differ
     from certified-gradient runs by a few meta-steps where eta bounces off 0 (seed 0: 545 vs
     542 steps to settle within 1%), far below the spread of the distribution. The statistics
     are Monte Carlo statistics over instances.

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from .objectives import validate_eta, validate_horizon
-from .problems import Problem
-from .truth.enclosure import Enclosure
+from ..certified.enclosure import Enclosure
+from ..objectives import validate_eta, validate_horizon
+from ..problems import Problem
 
 __all__ = [
     "corollary1_predicted_horizon",
@@ -174,9 +174,9 @@ def mode_enclosures(problem: Problem) -> list[tuple[Any, Any]]:
     """
     from flint import arb, arb_mat, ctx
 
-    from .errors import NotCertifiedError
-    from .floats import frobenius_upper
-    from .truth.eigen import certified_eig, exact_hessian_arb
+    from ..errors import NotCertifiedError
+    from ..floats import frobenius_upper
+    from ..truth.eigen import certified_eig, exact_hessian_arb
 
     cached = problem._cache.get("theory_modes")
     if cached is not None:
@@ -201,8 +201,7 @@ def mode_enclosures(problem: Problem) -> list[tuple[Any, Any]]:
             gap = min(gaps, key=lambda g: g.lower()) if gaps else arb("inf")
             if d > 1 and not gap > 0:
                 raise NotCertifiedError(
-                    f"eigenvalue {pos} of H is not certified simple: its eigenvector is not "
-                    "unique",
+                    f"eigenvalue {pos} of H is not certified simple: its eigenvector is not unique",
                     prec_bits=_PREC,
                     achieved_rel=math.inf,
                 )
@@ -329,7 +328,7 @@ def corollary1_predicted_horizon(problem: Problem, eta: float | Fraction, dtype:
     (it ignores the O(1) prefactor); :func:`loss_out_of_range_horizon` gives the exact first
     horizon on certified values.
     """
-    from .floats import get_format
+    from ..floats import get_format
 
     fmt = get_format(dtype)
     r = float(rho(problem, eta).mid)
@@ -353,7 +352,7 @@ def loss_out_of_range_horizon(
     The returned t is exact for the monotone tail: f(w_t) rounds out of range at t and in range
     at t - 1 (both certified). ``None`` means certified in range at ``t_max``.
     """
-    from . import truth
+    from .. import truth
 
     def out(t: int) -> bool:
         x = truth.meta_objective(problem, eta, t, objective="naive", rel_tol=Fraction(1, 2**30))

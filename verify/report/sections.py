@@ -5,7 +5,7 @@ non-finite floats are written as the strings ``"inf"``, ``"-inf"``, ``"nan"``) a
 function of its parameters, so that the same seed gives a byte-identical ``data.json`` and a
 section's result can be cached and reused when an interrupted run resumes.
 
-Sections (see :mod:`verify.report` for the orchestration and :mod:`verify.report_render` for
+Sections (see :mod:`verify.report` for the orchestration and :mod:`verify.report.render` for
 the pages):
 
 1. :func:`regime_section` -- certified log10 |F'(eta)| over (eta, t), both objectives, with the
@@ -30,20 +30,22 @@ from typing import Any
 
 import numpy as np
 
-from . import claims, metaopt, paper_claims, theory, truth
-from .backprop import BackendUnavailableError, UnsupportedOptionError, meta_gradient
-from .backprop.boundaries import predict_failure
-from .claims import jsonable
-from .compare import Outcome
-from .errors import UnknownOptionError
-from .judge import judge_result
-from .least_squares import (
+from .. import claims, truth
+from ..backprop import BackendUnavailableError, UnsupportedOptionError, meta_gradient
+from ..backprop.boundaries import predict_failure
+from ..claims import jsonable
+from ..compare import Outcome
+from ..errors import UnknownOptionError
+from ..judge import judge_result
+from ..paper import checks as paper_claims
+from ..paper import metaopt, theory
+from ..paper.checks import FIG1_ETA0, FIG1_T
+from ..paper.least_squares import (
     DEFAULT_GRID,
     LeastSquaresConfig,
     run_experiment,
 )
-from .paper_claims import FIG1_ETA0, FIG1_T
-from .problems import Quadratic
+from ..problems import Quadratic
 
 __all__ = [
     "BACKEND_CHOICES",
@@ -90,7 +92,7 @@ RANGE_FAILURE_CLASSES: tuple[str, ...] = ("overflow", "underflow", "nan")
 # logarithm (an error of 2^-30 in |F'| moves log10 by 4e-10).
 REGIME_REL_TOL = Fraction(1, 2**30)
 # Refinement of F' where a theorem's bound is tight: 2^-180, just inside the 192-bit working
-# precision of verify.theory's bounds (a tighter F' could not decide more points).
+# precision of verify.paper.theory's bounds (a tighter F' could not decide more points).
 REFINE_REL_TOL = Fraction(1, 2**180)
 # eta*(t) on the regime map: relative width 1e-9 is far below a pixel.
 STAR_REL_TOL = 1e-9
@@ -496,7 +498,7 @@ def figure1(problem: Quadratic, steps: int) -> dict[str, Any]:
     mu_k = 1/(100 sqrt k)) with certified gradients.
 
     The verdict on the paper's claim rests on the distribution over instances
-    (:func:`verify.paper_claims.figure1_distribution`, merged in by :func:`paper_section`);
+    (:func:`verify.paper.checks.figure1_distribution`, merged in by :func:`paper_section`);
     this run is the figure's curve and one instance of that distribution.
 
     Guarantee
@@ -566,8 +568,12 @@ def figure2(problem: Quadratic) -> dict[str, Any]:
         f"eta*({STAR_HORIZONS[-1]}) = {float(stars[-1].mid):.6g}",
         note="holds for any H with L > alpha and c_1, c_d != 0 (eta*(t) -> 2/(L+alpha) and "
         "eta*(1) differs): a consistency check, not a test",
-        counts={"points": n, "proven": n if distinct else 0, "violated": 0,
-                "undecided": 0 if distinct else n},
+        counts={
+            "points": n,
+            "proven": n if distinct else 0,
+            "violated": 0,
+            "undecided": 0 if distinct else n,
+        },
     )
     mono = claims.Claim(
         claim="Figure 2: eta*(t) increases towards 2/(L + alpha)",
@@ -585,8 +591,12 @@ def figure2(problem: Quadratic) -> dict[str, Any]:
         can_fail=True,
         margin=f"relative gap to the limit at t = {STAR_HORIZONS[-1]}: {last_gap:.2e}",
         note="observed, not proven in general",
-        counts={"points": n, "proven": n if increasing and below_limit else 0,
-                "violated": 0 if increasing and below_limit else 1, "undecided": 0},
+        counts={
+            "points": n,
+            "proven": n if increasing and below_limit else 0,
+            "violated": 0 if increasing and below_limit else 1,
+            "undecided": 0,
+        },
     )
     found = [c1.to_json(), mono.to_json()]
     return {
@@ -606,9 +616,9 @@ def paper_section(problem: Quadratic, params: dict[str, Any], progress: Progress
     Figure 1: the certified run on the report's problem (the curve) and the distribution of
     settle steps over ``fig1_instances`` random quadratics (the verdict); Figure 2: certified
     eta*(t); Figures 3-4: Monte Carlo experiments on the least-squares task family
-    (:func:`verify.least_squares.run_experiment`) with bootstrap intervals over test tasks,
+    (:func:`verify.paper.least_squares.run_experiment`) with bootstrap intervals over test tasks,
     plus Theorem 5's eta_valid scaling experiment and the n <= d interpolation-peak finding.
-    Every verdict is a :class:`verify.claims.Claim` (see :mod:`verify.paper_claims`).
+    Every verdict is a :class:`verify.claims.Claim` (see :mod:`verify.paper.checks`).
     """
     seed = int(params["seed"])
     f3, f4 = params["fig3"], params["fig4"]
@@ -651,8 +661,7 @@ def paper_section(problem: Quadratic, params: dict[str, Any], progress: Progress
         "theorem5": {
             "scaling": scaling,
             "claims": [
-                c.to_json()
-                for c in paper_claims.theorem5_claims(rows3, res3, scaling, seed=seed)
+                c.to_json() for c in paper_claims.theorem5_claims(rows3, res3, scaling, seed=seed)
             ],
         },
     }
@@ -715,8 +724,8 @@ def _proof_verdict(counts: dict[str, int], *, existence: bool = False) -> str:
         return "differs"
     if existence:
         return "matches" if counts["proven"] else "inconclusive"
-    return "matches" if counts["points"] and counts["proven"] == counts["points"] else (
-        "inconclusive"
+    return (
+        "matches" if counts["points"] and counts["proven"] == counts["points"] else ("inconclusive")
     )
 
 
@@ -780,9 +789,9 @@ def theorem_section(
     Guarantee
     ---------
     Certified rows compare proven enclosures (relative radius <= 2^-80 for F', F''); the
-    theory's constants are proven enclosures (:mod:`verify.theory`); Theorem 3's explosion
+    theory's constants are proven enclosures (:mod:`verify.paper.theory`); Theorem 3's explosion
     side is decided on the certified difference |F'| - bound computed in the eigenbasis
-    (:func:`verify.theory.theorem3_explosion_difference`).
+    (:func:`verify.paper.theory.theorem3_explosion_difference`).
     """
     L = problem.L
     spec = problem.spectral_enclosures()
@@ -869,9 +878,7 @@ def theorem_section(
         _proof_row(
             "Theorem 3 (explosion side)",
             "for eta > 2/L: |F'_naive(eta)| >= c_1^2 L^2 t (eta L - 1)^(2t-1) - L^2 t",
-            ours + f", eta > 2/L; c_1 = {float(spec['c_1'].mid):.6g}"
-            if "c_1" in spec
-            else ours,
+            ours + f", eta > 2/L; c_1 = {float(spec['c_1'].mid):.6g}" if "c_1" in spec else ours,
             "certified sign of D = F' - bound = L^2 t ||w0||^2 - t sum_{i>=2} c_i^2 lambda_i^2 "
             "(1 - eta lambda_i)^(2t-1), computed in the eigenbasis (the dominant mode cancels "
             "exactly, so every point is decided)",
@@ -1093,13 +1100,17 @@ def _names(items: list[str]) -> str:
 
 # ---------------------------------------------------------------------------------- clients
 #: Sizes of the meta-learning-library section: the masking audit's cases (indices into
-#: :func:`verify.masking.default_cases`), schedules and meta-steps, and the stride at which
+#: :func:`verify.audits.masking.default_cases`), schedules and meta-steps, and the stride at which
 #: the flush-to-zero adjoint traces are stored.
 _CLIENTS: dict[str, dict[str, Any]] = {
     "quick": {"cases": (1,), "schedules": ("experiment",), "steps": 300, "stride": 250},
     "default": {"cases": (0, 1), "schedules": ("experiment",), "steps": 1000, "stride": 50},
-    "full": {"cases": (0, 1, 2, 3, 4), "schedules": ("experiment", "theorem"), "steps": 1000,
-             "stride": 10},
+    "full": {
+        "cases": (0, 1, 2, 3, 4),
+        "schedules": ("experiment", "theorem"),
+        "steps": 1000,
+        "stride": 10,
+    },
 }
 
 
@@ -1109,13 +1120,13 @@ def clients_section(
     """What the meta-learning libraries' failures look like up close (issue: clients).
 
     * **Flush-to-zero**: the adjoint magnitude max_j |bar w_k[j]| per step k of one reverse
-      pass at :func:`verify.flush.ftz_point` (cond-100 problem, eta = float32(1/L),
+      pass at :func:`verify.audits.flush.ftz_point` (cond-100 problem, eta = float32(1/L),
       t = 5000, naive objective, float32), for NumPy (IEEE gradual underflow), JAX (XLA's CPU
       runtime flushes subnormals to zero), PyTorch, and PyTorch with
       ``torch.set_flush_denormal(True)``; each engine's meta-gradient beside the certified
       one, judged by :func:`verify.judge.check_meta_gradient`.
     * **NaN masking**: meta-gradient descent on eta fed float32 backprop meta-gradients whose
-      NaNs are replaced by 0 / ``nan_to_num`` / clipped (:func:`verify.masking.audit`),
+      NaNs are replaced by 0 / ``nan_to_num`` / clipped (:func:`verify.audits.masking.audit`),
       against the certified eta*(t) and a certified-gradient reference run.
 
     ``problem`` is not used: both experiments have their own problems (named in the data).
@@ -1125,10 +1136,10 @@ def clients_section(
     The reference meta-gradient and eta* are certified enclosures; the traces and masked
     runs are measurements of the systems under test.
     """
-    from .backprop._common import installed
-    from .flush import ENGINES, adjoint_trace, ftz_point
-    from .judge import check_meta_gradient
-    from .masking import audit, default_cases, summary
+    from ..audits.flush import ENGINES, adjoint_trace, ftz_point
+    from ..audits.masking import audit, default_cases, summary
+    from ..backprop._common import installed
+    from ..judge import check_meta_gradient
 
     del problem
     q, eta, t = ftz_point()

@@ -1,7 +1,7 @@
 """Figures of ``l2l-verify report`` (matplotlib, Agg backend, no timestamps in the PNGs).
 
 Plotting only: every figure is drawn from the JSON data of a report section
-(:mod:`verify.report_sections`), so a figure shows exactly the numbers in ``data.json`` and the
+(:mod:`verify.report.sections`), so a figure shows exactly the numbers in ``data.json`` and the
 CSV files beside it.
 
 * ``regime_map_{naive,log}.png`` -- certified log10 |F'(eta)| over (eta, t) with eta = 2/L and
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .report_sections import OUTCOME_CLASSES
+from .sections import OUTCOME_CLASSES
 
 __all__ = [
     "CLASS_COLORS",

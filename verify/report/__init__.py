@@ -13,8 +13,8 @@ writes to ``DIR`` (default ``reports/latest``, untracked; the committed report i
 * ``provenance.json`` -- package versions, machine, command line, wall time per section and
   the certified precision used (kept out of ``data.json`` so that it stays reproducible).
 
-Sections (computed in :mod:`verify.report_sections`, drawn in :mod:`verify.figures`, rendered
-in :mod:`verify.report_render`):
+Sections (computed in :mod:`verify.report.sections`, drawn in :mod:`verify.report.figures`, rendered
+in :mod:`verify.report.render`):
 
 1. regime map of the exact meta-gradient (certified);
 2. backprop outcome maps per backend and dtype against certified truth, with Corollary 1's
@@ -46,11 +46,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import report_sections as sections
-from . import truth
-from .errors import UnknownOptionError
-from .floats import FORMATS
-from .problems import Quadratic
+from .. import truth
+from ..errors import UnknownOptionError
+from ..floats import FORMATS
+from ..problems import Quadratic
+from . import sections
 
 __all__ = [
     "DEFAULT_BACKENDS",
@@ -221,7 +221,7 @@ def build_report(
         Grid sizes: ``quick`` for tests, ``default`` (minutes on 2 cores), ``full`` (the
         paper's least-squares sizes, longer horizons).
     backends, dtypes : sequence of str
-        Which backends (:data:`verify.report_sections.BACKEND_CHOICES`) and dtypes the outcome
+        Which backends (:data:`verify.report.sections.BACKEND_CHOICES`) and dtypes the outcome
         maps cover.
     argv : sequence of str, optional
         The command line as typed, recorded in ``provenance.json``.
@@ -316,7 +316,7 @@ def build_report(
         },
         "sections": results,
     }
-    from .report_render import answers, render
+    from .render import answers, render
 
     data["answers"] = answers(data)
     t0 = time.monotonic()
@@ -350,9 +350,10 @@ def build_report(
             "<= 1e-12; Figure 1's distribution and Figures 3-4: float64 Monte Carlo, 99% "
             "scipy.stats intervals (bootstrap BCa, exact binomial, order statistics)",
             "theorems": "F', F'' enclosures of relative radius <= 2^-80; theory constants proven "
-            "enclosures (verify.theory)",
+            "enclosures (verify.paper.theory)",
             "clients": "flush-to-zero: F' enclosure of relative radius <= 2^-80 rounded once to "
-            "float32; masking: eta*(t) enclosure of relative width <= 1e-9 (verify.masking), "
+            "float32; masking: eta*(t) enclosure of relative width <= 1e-9 "
+            "(verify.audits.masking), "
             "reference run on certified meta-gradients rounded to float64",
         },
         "working_precision": f"adaptive from 64 bits up to {truth.DEFAULT_MAX_PREC_BITS} bits",
@@ -382,7 +383,7 @@ def render_only(out: Path) -> None:
     nothing is recomputed. Raises :class:`~verify.errors.UnknownOptionError` (argument
     ``out``) when the folder holds no report of the current :data:`REPORT_FORMAT_VERSION`.
     """
-    from .report_render import render
+    from .render import render
 
     try:
         data = json.loads((out / "data.json").read_text())
@@ -410,7 +411,7 @@ DEFAULT_OUT = Path("reports/latest")
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``l2l-verify report``."""
-    from .cliargs import nonnegative_int, positive_int
+    from ..cliargs import nonnegative_int, positive_int
 
     parser.description = (
         "Compute the precision report (regime maps, backprop outcome maps, the paper's "
@@ -483,7 +484,7 @@ def check_out(out: Path) -> None:
 
 
 def _installed(backend_choice: str) -> bool:
-    from .backprop._common import installed
+    from ..backprop._common import installed
 
     return installed(sections.BACKEND_CHOICES[backend_choice][0])
 
@@ -591,7 +592,5 @@ def findings(data: dict[str, Any]) -> list[str]:
     counts: dict[str, int] = {}
     for row in sec["theorems"]["rows"]:
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
-    lines.append(
-        "theorems: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-    )
+    lines.append("theorems: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
     return lines

@@ -1,0 +1,1 @@
+"""Audits of client libraries: XLA flush-to-zero and NaN-masking of meta-gradient descent."""

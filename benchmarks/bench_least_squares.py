@@ -6,8 +6,8 @@ Workload (the authors' ``grid_search_eta_lr.py`` defaults, paper notes §5.2): d
 TbT on n = 500 samples and TbV on 250 + 250, t = 40 GD steps, the 25-point grid
 ``np.logspace(-6, 0, 25)``, m = 300 meta-training tasks, truncation at 40 sigma.
 
-* ``vectorized``: :func:`verify.paper.least_squares.sample_task_pair` (draw + one factorization per
-  task and split) and :func:`verify.paper.least_squares.grid_search` for TbT and TbV (every grid
+* ``vectorized``: :func:`verify.paper.trainval.sample_task_pair` (draw + one factorization per
+  task and split) and :func:`verify.paper.trainval.grid_search` for TbT and TbV (every grid
   point, every task, with the bootstrap of the argmin).
 * ``sweep``: the same batches re-evaluated at 4 horizons x 161 step sizes (the Theta(1/t)
   study of tests/theorems/test_theorem5.py); the loop's time is extrapolated from its
@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from verify.paper.least_squares import DEFAULT_GRID, draw_tasks, grid_search, sample_task_pair
+from verify.paper.trainval import DEFAULT_GRID, draw_tasks, grid_search, sample_task_pair
 
 
 def baseline_meta_losses(

@@ -60,7 +60,7 @@ def theorem_rows(
     backprop maps, the certified Figure 1 run, Figure 2 and the interpolation-peak finding.
     """
     from .paper import checks as paper_claims
-    from .paper.least_squares import run_experiment
+    from .paper.trainval import run_experiment
     from .problems import Quadratic
     from .report import sections as sections
 

@@ -1,4 +1,4 @@
-"""The vectorized least-squares task family (verify.paper.least_squares) against independent
+"""The vectorized least-squares task family (verify.paper.trainval) against independent
 references.
 
 * a plain step-by-step GD loop with the truncation rule (the obvious implementation), on
@@ -6,7 +6,7 @@ references.
   factorization routes (Gram eigendecomposition and SVD fallback);
 * the certified meta-objective :func:`verify.truth.meta_objective` (TbT training loss and TbV
   validation loss) on tiny instances;
-* the certified minimizer :func:`verify.paper.least_squares.certified_step_size` against the
+* the certified minimizer :func:`verify.paper.trainval.certified_step_size` against the
   float golden-section refinement;
 * determinism, the closed-form expectations of the task distribution, and bad input.
 
@@ -40,7 +40,7 @@ from verify.errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
-from verify.paper.least_squares import (
+from verify.paper.trainval import (
     DEFAULT_GRID,
     LeastSquaresConfig,
     TaskBatch,

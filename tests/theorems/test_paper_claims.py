@@ -31,7 +31,7 @@ from verify import truth
 from verify.claims import Interval
 from verify.paper import checks as paper_claims
 from verify.paper import metaopt, theory
-from verify.paper.least_squares import ExperimentResult, run_experiment
+from verify.paper.trainval import ExperimentResult, run_experiment
 from verify.problems import Quadratic
 from verify.report import sections
 

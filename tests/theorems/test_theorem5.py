@@ -26,7 +26,7 @@ import math
 import numpy as np
 import pytest
 
-from verify.paper.least_squares import (
+from verify.paper.trainval import (
     DEFAULT_GRID,
     ExperimentResult,
     LeastSquaresConfig,

@@ -20,7 +20,7 @@ import itertools
 
 import pytest
 
-from verify.paper.least_squares import (
+from verify.paper.trainval import (
     ExperimentResult,
     LeastSquaresConfig,
     MonteCarloEstimate,

@@ -41,7 +41,7 @@ from ..claims import (
 )
 from ..problems import Quadratic
 from . import metaopt
-from .least_squares import (
+from .trainval import (
     DEFAULT_GRID,
     ExperimentResult,
     LeastSquaresConfig,

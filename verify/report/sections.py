@@ -40,7 +40,7 @@ from ..judge import judge_result
 from ..paper import checks as paper_claims
 from ..paper import metaopt, theory
 from ..paper.checks import FIG1_ETA0, FIG1_T
-from ..paper.least_squares import (
+from ..paper.trainval import (
     DEFAULT_GRID,
     LeastSquaresConfig,
     run_experiment,
@@ -616,7 +616,7 @@ def paper_section(problem: Quadratic, params: dict[str, Any], progress: Progress
     Figure 1: the certified run on the report's problem (the curve) and the distribution of
     settle steps over ``fig1_instances`` random quadratics (the verdict); Figure 2: certified
     eta*(t); Figures 3-4: Monte Carlo experiments on the least-squares task family
-    (:func:`verify.paper.least_squares.run_experiment`) with bootstrap intervals over test tasks,
+    (:func:`verify.paper.trainval.run_experiment`) with bootstrap intervals over test tasks,
     plus Theorem 5's eta_valid scaling experiment and the n <= d interpolation-peak finding.
     Every verdict is a :class:`verify.claims.Claim` (see :mod:`verify.paper.checks`).
     """

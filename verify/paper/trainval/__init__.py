@@ -54,8 +54,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..certified.enclosure import Enclosure
-from ..errors import (
+from ...certified.enclosure import Enclosure
+from ...errors import (
     ArgumentError,
     InvalidPrecisionError,
     NonFiniteError,
@@ -63,8 +63,8 @@ from ..errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
-from ..objectives import validate_eta, validate_horizon
-from ..problems import LeastSquares
+from ...objectives import validate_eta, validate_horizon
+from ...problems import LeastSquares
 
 __all__ = [
     "DEFAULT_CONFIDENCE",
@@ -1267,7 +1267,7 @@ def certified_step_size(
     from negative to positive, i.e. a local minimizer; if F_hat is unimodal on the bracket,
     its minimizer there.
     """
-    from .. import truth
+    from ... import truth
 
     problems = list(train)
     if not problems or not all(isinstance(p, LeastSquares) for p in problems):
@@ -1329,7 +1329,7 @@ def certified_step_size(
             prec_bits=0,
             achieved_rel=math.inf,
         )
-    from .metaopt import bisect_sign_change
+    from ..metaopt import bisect_sign_change
 
     return bisect_sign_change(sign, lo, hi, tol)
 

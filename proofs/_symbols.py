@@ -16,7 +16,6 @@ import sympy as sp
 
 __all__ = [
     "L",
-    "Lmode",
     "alpha",
     "b",
     "b_i",
@@ -78,8 +77,6 @@ c_min = sp.Symbol("c_min", positive=True)
 z_i = 1 - eta * lam[i]
 #: Spectral radius of ``I - eta H``: ``rho(eta) = max(|1 - eta alpha|, |1 - eta L|)``.
 rho = sp.Max(sp.Abs(1 - eta * alpha), sp.Abs(1 - eta * L))
-#: Alias kept for readability in bounds: the top mode's contraction factor.
-Lmode = 1 - eta * L
 
 
 def mode_sum(summand: sp.Expr) -> sp.Expr:

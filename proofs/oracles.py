@@ -55,7 +55,6 @@ __all__ = [
     "loss_exact",
     "naive_meta_gradient",
     "naive_meta_gradient_exact",
-    "naive_second_derivative",
     "stable_log_meta_gradient",
 ]
 
@@ -74,7 +73,6 @@ def _spectral(name: str) -> Callable[..., Any]:
     exprs: dict[str, sp.Expr] = {
         "loss": gd_loss.derive()["loss"],
         "naive": _naive_mod.derive()["gradient"],
-        "naive2": _naive_mod.derive()["second_derivative"],
         "log_objective": _log_mod.derive()["objective"],
         "log": _log_mod.derive()["gradient"],
         "stable": stable_meta_gradient.derive()["gradient"],
@@ -140,22 +138,6 @@ def naive_meta_gradient(eigs: Sequence[Number], c: Sequence[Number], eta: Number
     mpmath.mpf
     """
     return _eval_spectral("naive", eigs, c, eta, t, prec_bits)
-
-
-def naive_second_derivative(eigs: Sequence[Number], c: Sequence[Number], eta: Number, t: int,
-                            *, prec_bits: int) -> Any:
-    """Second derivative ``d^2 f(w_t) / d eta^2`` (from :mod:`proofs.naive_meta_gradient`).
-
-    Parameters
-    ----------
-    eigs, c, eta, t, prec_bits
-        As in :func:`loss`.
-
-    Returns
-    -------
-    mpmath.mpf
-    """
-    return _eval_spectral("naive2", eigs, c, eta, t, prec_bits)
 
 
 def log_objective(eigs: Sequence[Number], c: Sequence[Number], eta: Number, t: int, *,

@@ -23,7 +23,7 @@ from verify.check_cli import _exact_hex, _exact_text
 from verify.cli import main
 from verify.floats import round_fraction
 from verify.judge import check_meta_gradient
-from verify.sweep.grid import _problem, build_problem
+from verify.sweep.grid import build_problem, parse_problem
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "results.jsonl"
@@ -43,7 +43,7 @@ def _hex(x: Any) -> str:
 
 def _backend_line(dtype: str, objective: str, eta: float, t: int) -> dict[str, Any]:
     """A result line holding the numpy backend's own (benign-point, accurate) output."""
-    q = build_problem(_problem(SMALL, "problem"), [dtype])
+    q = build_problem(parse_problem(SMALL, "problem"), [dtype])
     r = meta_gradient(q, eta, t, dtype=dtype, backend="numpy", objective=objective)
     return {
         "problem": SMALL,
@@ -182,7 +182,7 @@ def test_accurate_results_exit_0_and_json_matches_out(
 def test_known_failure_region_and_stale_region(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    q = build_problem(_problem(SMALL, "problem"), ["float32"])
+    q = build_problem(parse_problem(SMALL, "problem"), ["float32"])
     eta = float.fromhex(REGION_ETA)
     truth = check_meta_gradient(q, eta, REGION_T, float("nan"), dtype="float32").truth_rounded
     point = {"problem": SMALL, "dtype": "float32", "eta": REGION_ETA, "t": REGION_T}
@@ -360,7 +360,7 @@ def test_sweep_canonical_spec_is_the_same_problem(
     raw = {"kind": "spectrum", "eigenvalues": [1.0, 4.0], "seed": 1}
     point = {"dtype": "float32", "eta": "1/8", "t": 3, "grad": -1.0}
     path = _write(
-        tmp_path, [{**point, "problem": raw}, {**point, "problem": _problem(raw, "problem")}]
+        tmp_path, [{**point, "problem": raw}, {**point, "problem": parse_problem(raw, "problem")}]
     )
     _, out, _ = _run(capsys, str(path), "--format", "json")
     first, second = (_strict_json(x) for x in out.splitlines())

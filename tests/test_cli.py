@@ -274,15 +274,15 @@ def test_a_report_is_never_replaced_with_less(
 def test_progress_is_plain_lines_when_not_a_terminal() -> None:
     import io
 
-    from verify.report import _Bar
+    from verify.progress import progress
 
     stream = io.StringIO()
-    bar = _Bar("regime", stream)
-    for k in range(1, 101):
-        bar(k, 100)
+    with progress(0, "regime", stream=stream, lines=4) as bar:  # as the report's sections
+        for k in range(1, 101):
+            bar(k, total=100)
     text = stream.getvalue()
     assert "\r" not in text and len(text.splitlines()) == 5  # start, then every quarter
-    assert text.splitlines()[-1].startswith("   regime: 100/100")
+    assert text.splitlines()[-1].startswith("regime [" + "#" * 30 + "] 100/100")
 
 
 def test_findings_are_five_lines_from_the_committed_report() -> None:

@@ -1,7 +1,7 @@
 """Adversarial definiteness: near-singular matrices where float64 and exact arithmetic disagree.
 
-The certified definiteness test (:func:`verify.problems._certified_definiteness`) is checked
-against an independent exact classification written here (Sylvester's criteria on exact
+The certified definiteness test (:func:`verify.certified.definiteness.certified_definiteness`)
+is checked against an independent exact classification written here (Sylvester's criteria on exact
 rational principal minors, fractions.Fraction): positive definite iff every leading principal
 minor is > 0, positive semidefinite iff every principal minor is >= 0, else indefinite. For
 d <= 64 the library's answer must be exactly that one, whatever float64 ``eigh`` says.
@@ -23,6 +23,7 @@ from flint import arb
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
+import verify.certified.definiteness as definiteness_mod
 import verify.problems as problems_mod
 from verify import Quadratic
 from verify.errors import NotPositiveDefiniteError
@@ -171,7 +172,7 @@ def test_issue_example_refused_with_a_certified_witness() -> None:
 
 
 # --------------------------------------------------------------------------- sensitivity
-def _accept_everything(H: np.ndarray, name: str, cache: object = None) -> str:
+def _accept_everything(H: np.ndarray, name: str, eigh: object = None) -> str:
     return "positive_definite"
 
 
@@ -180,7 +181,7 @@ def _accept_everything(H: np.ndarray, name: str, cache: object = None) -> str:
 )
 def test_skipping_the_proof_is_caught(monkeypatch: pytest.MonkeyPatch, H: np.ndarray) -> None:
     """With the proof skipped (every matrix accepted), the checks above fail."""
-    monkeypatch.setattr(problems_mod, "_certified_definiteness", _accept_everything)
+    monkeypatch.setattr(problems_mod, "certified_definiteness", _accept_everything)
     with pytest.raises(AssertionError, match="certified class 'positive_definite'"):
         check_classification(H)
 
@@ -191,6 +192,6 @@ def test_skipping_the_proof_is_caught(monkeypatch: pytest.MonkeyPatch, H: np.nda
 def test_dropping_the_error_terms_is_caught(monkeypatch: pytest.MonkeyPatch, H: np.ndarray) -> None:
     """With the proof's rigorous error terms (||H - Q Lam_+ Q^T||_F, ||Q^T Q - I||_F) set to 0,
     step 1 trusts float64's positive smallest eigenvalue: the checks above fail."""
-    monkeypatch.setattr(problems_mod, "frobenius_upper", lambda M: arb(0))
+    monkeypatch.setattr(definiteness_mod, "frobenius_upper", lambda M: arb(0))
     with pytest.raises(AssertionError, match="certified class 'positive_definite'"):
         check_classification(H)

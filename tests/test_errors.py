@@ -169,3 +169,19 @@ def test_tolerance_that_cannot_be_met_raises_not_certified() -> None:
         truth.meta_gradient(q, 1.0 / q.L, 10**6, rel_tol=2.0**-40, max_prec_bits=64)
     assert exc.value.prec_bits == 64
     assert not isinstance(exc.value, ValueError)  # the input was fine; the proof was not found
+
+
+def test_validate_point_checks_in_order(q: Quadratic) -> None:
+    """objective, then the problems, then eta, then t: the first bad one is named."""
+    from verify.validation import validate_point
+
+    with pytest.raises(UnknownOptionError):
+        validate_point("not a problem", -1.0, -1, objective="bad")
+    with pytest.raises(ShapeMismatchError):
+        validate_point("not a problem", -1.0, -1)
+    with pytest.raises(InvalidStepSizeError):
+        validate_point(q, -1.0, -1)
+    with pytest.raises(InvalidHorizonError):
+        validate_point(q, 0.5, 0, objective="log")
+    p = validate_point(q, 0.5, 3, objective="log")
+    assert (p.eta, p.t, p.objective, p.evaluated_on) == (Fraction(1, 2), 3, "log", q)

@@ -17,10 +17,9 @@ from verify.compare import (
     Outcome,
     error_bound,
     judge_value,
-    ulp_distance,
     underflow_flag,
 )
-from verify.floats import get_format
+from verify.floats import get_format, ulp_distance
 from verify.truth import Enclosure
 
 NO_BOUND = ErrorBound("float64", None, 0.0)
@@ -145,9 +144,9 @@ def test_underflow_evidence_depends_on_the_objective() -> None:
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
 def test_ulp_distance_counts_across_binades_and_the_subnormal_edge(dtype: str) -> None:
-    """Mutants of the index arithmetic in ``_ordinal``: distances across the subnormal /
-    normal boundary and across a binade boundary, against stepping with nextafter in the
-    dtype (5 steps each side of each boundary)."""
+    """Mutants of the index arithmetic in ``verify.floats.ordinal``: distances across the
+    subnormal / normal boundary and across a binade boundary, against stepping with nextafter
+    in the dtype (5 steps each side of each boundary)."""
     fmt = get_format(dtype)
     dt = fmt.numpy_dtype()
     up, down = dt.type(np.inf), dt.type(0.0)

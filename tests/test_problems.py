@@ -86,3 +86,34 @@ def test_least_squares_spectral_constants() -> None:
         _ = wide.c_min  # alpha = 0 has multiplicity d - n: no unique eigenvector
     tall = LeastSquares(rng.standard_normal((40, 20)), rng.standard_normal(40), w0=np.ones(20))
     assert tall.alpha > 0 and tall.c_min > 0
+
+
+def test_cache_computes_once_and_stores_nothing_on_error() -> None:
+    q = Quadratic([[2.0]], w0=[1.0])
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return 7
+
+    assert q.cached("test:value", compute) == 7
+    assert q.cached("test:value", compute) == 7
+    assert calls == [1]
+
+    def fail() -> int:
+        raise RuntimeError("not stored")
+
+    with pytest.raises(RuntimeError):
+        q.cached("test:failing", fail)
+    assert q.cached("test:failing", compute) == 7
+
+
+def test_certified_spectrum_is_shared_per_problem() -> None:
+    """One decomposition serves every lower precision; as_quadratic is built once."""
+    q = Quadratic.random(4, seed=3)
+    assert q.certified_eig(100) is q.certified_eig(156)  # both at the minimum, 156 bits
+    high = q.certified_eig(400)
+    assert high.prec == 400 and q.certified_eig(200) is high
+    ls = LeastSquares([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]], [1.0, 2.0, 3.0])
+    assert ls.as_quadratic() is ls.as_quadratic()
+    assert np.array_equal(ls.as_quadratic().H, ls.hessian_float64())

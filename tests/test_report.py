@@ -20,9 +20,9 @@ import pytest
 
 from verify.cli import main
 from verify.errors import UnknownOptionError
+from verify.outcomes import OUTCOME_NAMES
 from verify.problems import Quadratic
 from verify.report import REPORT_FORMAT_VERSION, build_report, render_only, sections
-from verify.report.render import CLASS_MEANINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "reports" / "default"
@@ -170,7 +170,7 @@ def test_interrupted_run_resumes_and_output_is_byte_identical(
     with (out / "csv" / "backprop.csv").open() as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 * 2 * len(bp["t"]) * len(bp["eta_times_L_over_2"])
-    assert {r["class"] for r in rows} <= set(CLASS_MEANINGS) | {"unsupported", "unavailable"}
+    assert {r["class"] for r in rows} <= set(OUTCOME_NAMES) | {"unsupported", "unavailable"}
     # the answers are derived from the maps, and the first failure is a failure class
     first = data["answers"]["first_failure"]
     assert first is not None and first["class"] in sections.FAILURE_CLASSES
@@ -255,7 +255,7 @@ def test_readme_explains_every_column_and_class() -> None:
         for col in header:
             if f"`{col}`" not in readme:
                 missing.append(f"{path.name}:{col}")
-    for cls in CLASS_MEANINGS:
+    for cls in OUTCOME_NAMES:
         if f"`{cls}`" not in readme:
             missing.append(f"class {cls}")
     assert not missing, f"reports/README.md does not explain: {missing}"
@@ -317,6 +317,6 @@ def test_learned_summary_is_embedded(tmp_path: Path) -> None:
 def test_first_failure_agreement(
     observed: int | None, t_safe: int | None, t_fails: int | None, verdict: str
 ) -> None:
-    from verify.report.render import _agreement
+    from verify.report.answers import agreement
 
-    assert verdict in _agreement(observed, t_safe, t_fails, [1, 10, 100, 200, 500, 1000])
+    assert verdict in agreement(observed, t_safe, t_fails, [1, 10, 100, 200, 500, 1000])

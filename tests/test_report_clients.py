@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from verify import Quadratic
-from verify.report.render import _libraries, _library_text
+from verify.report.answers import libraries, library_text
 from verify.report.sections import clients_section, section_params
 
 
@@ -63,7 +63,7 @@ def test_answers_name_the_libraries_and_their_failures() -> None:
         },
         "numpy-reverse": {"float32": {"status": "ok", "classes": [["nan"]], "grad": [["nan"]]}},
     }
-    libs = _libraries(maps, [10, 100], [0.5, 1.2])
+    libs = libraries(maps, [10, 100], [0.5, 1.2])
     assert set(libs) == {"optax", "higher"}  # only libraries, only maps that ran
     assert libs["optax"]["float64"]["silent_zero"] == 1
     assert libs["optax"]["float64"]["first"] == {
@@ -72,7 +72,7 @@ def test_answers_name_the_libraries_and_their_failures() -> None:
         "class": "silently_wrong",
     }
     assert libs["higher"]["float32"]["nan"] == 1 and libs["higher"]["float32"]["spurious"] == 1
-    text = _library_text("optax", libs["optax"])
+    text = library_text("optax", libs["optax"])
     assert text == "optax: float64 1 silent zeros (first at t = 100, eta = 1.2 x 2/L)"
 
 

@@ -381,10 +381,8 @@ def _explicit_problem(raw: Mapping[str, Any], dtype: str, cache: dict[Any, Quadr
 
 
 def _spec_problem(raw: Mapping[str, Any], dtype: str) -> Quadratic:
-    import numpy as np
-
-    from .floats import get_format
-    from .sweep.grid import _problem, build_problem
+    from .floats import exact_in_all, get_format
+    from .sweep.grid import build_problem, parse_problem
 
     spec_raw = raw["problem"]
     if isinstance(spec_raw, dict) and isinstance(spec_raw.get("eigenvalues"), list):
@@ -395,7 +393,7 @@ def _spec_problem(raw: Mapping[str, Any], dtype: str) -> Quadratic:
         ]
         spec_raw = {**spec_raw, "eigenvalues": lam}
     try:
-        spec = _problem(spec_raw, "problem")
+        spec = parse_problem(spec_raw, "problem")
     except L2LError as exc:
         raise _FieldError(_field_from_error(exc, "problem"), _error_reason(exc)) from None
     exact_in: list[str] = [dtype]
@@ -412,9 +410,8 @@ def _spec_problem(raw: Mapping[str, Any], dtype: str) -> Quadratic:
         q = build_problem(spec, exact_in)
     except L2LError as exc:
         raise _FieldError("problem", str(exc)) from None
-    npdt = get_format(dtype).numpy_dtype()
     for name, arr in (("H", q.H), ("w0", q.w0)):
-        if not np.array_equal(arr.astype(npdt).astype(np.float64), arr):
+        if not exact_in_all(arr, (dtype,)):
             raise _FieldError(
                 "exact_in",
                 f"the problem's {name} is not exact in the line's dtype {dtype!r} with "
@@ -426,7 +423,7 @@ def _spec_problem(raw: Mapping[str, Any], dtype: str) -> Quadratic:
 def _parse_line(obj: Any, number: int, cache: dict[Any, Quadratic]) -> ResultLine:
     from .backprop import BACKENDS
     from .floats import get_format
-    from .objectives import validate_eta, validate_horizon, validate_objective
+    from .validation import validate_eta, validate_horizon, validate_objective
 
     if not isinstance(obj, dict):
         raise _FieldError(None, f"must be a JSON object, not {_describe(obj)}")
@@ -617,15 +614,13 @@ def judge_lines(
 
 
 # --------------------------------------------------------------------------- output
-def _float_text(x: float) -> str:
-    return x.hex() if math.isfinite(x) else repr(x)  # 'nan', 'inf', '-inf'
 
 
 def _number(x: float | None) -> float | str | None:
     """A JSON number, or a string for NaN and infinities (strict JSON)."""
-    if x is None or math.isfinite(x):
-        return x
-    return repr(x)
+    from .floats import json_float
+
+    return None if x is None else json_float(x)
 
 
 def _exact_text(q: Fraction) -> str:
@@ -660,7 +655,7 @@ def verdict_record(v: Verdict, line: int) -> dict[str, Any]:
     ``truth_lower``/``truth_upper`` as exact hex of any magnitude; ``truth`` is a short
     decimal of the enclosure's midpoint (:func:`verify.floats.format_real`).
     """
-    from .floats import format_real
+    from .floats import float_text, format_real
 
     return {
         "line": line,
@@ -675,9 +670,9 @@ def verdict_record(v: Verdict, line: int) -> dict[str, Any]:
         "t": v.t,
         "eta": _eta_text(v.eta),
         "like": v.like,
-        "grad": _float_text(v.grad),
-        "value": None if v.value is None else _float_text(v.value),
-        "truth_rounded": _float_text(v.truth_rounded),
+        "grad": float_text(v.grad),
+        "value": None if v.value is None else float_text(v.value),
+        "truth_rounded": float_text(v.truth_rounded),
         "truth": format_real(v.truth.mid, 17),
         "truth_lower": _exact_text(v.truth.lower),
         "truth_upper": _exact_text(v.truth.upper),

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import ArgumentError, InvalidPrecisionError, NonFiniteError, ShapeMismatchError
+from .floats import json_float
 
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
@@ -52,7 +53,6 @@ __all__ = [
     "decide",
     "difference_interval",
     "enclosure_interval",
-    "jsonable",
     "mean_interval",
     "proportion_interval",
     "quantile_interval",
@@ -68,15 +68,6 @@ CONFIDENCE = 0.99
 #: Bootstrap resamples: 9999 puts the Monte Carlo error of a 99% BCa end point well below
 #: the sampling error of the statistic itself (scipy's default).
 BOOTSTRAP_RESAMPLES = 9999
-
-
-def jsonable(x: float) -> float | str:
-    """A float for JSON: finite floats unchanged, non-finite ones as strings (``"inf"``)."""
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return float(x)
 
 
 def _confidence(value: object) -> float:
@@ -136,9 +127,9 @@ class Interval:
     def to_json(self) -> dict[str, Any]:
         """Plain JSON (non-finite ends as strings)."""
         return {
-            "estimate": jsonable(self.estimate),
-            "low": jsonable(self.low),
-            "high": jsonable(self.high),
+            "estimate": json_float(self.estimate),
+            "low": json_float(self.low),
+            "high": json_float(self.high),
             "confidence": self.confidence,
             "method": self.method,
             "nonnegative": self.nonnegative,

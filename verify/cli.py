@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import math
 import os
 import sys
 from fractions import Fraction
@@ -150,8 +149,8 @@ def _guarded(command: str, debug: bool, run: Any) -> int:
 def _truth(args: argparse.Namespace) -> int:
     """``l2l-verify truth``: the problem, the point, then each certified quantity."""
     from . import truth
-    from .floats import FORMATS, format_real
-    from .objectives import validate_horizon
+    from .floats import FORMATS, format_real, json_float
+    from .validation import validate_horizon
 
     validate_horizon(args.t, objective=args.objective)  # t = 0 with log: one line, named
     _check_size(args.d)
@@ -185,7 +184,7 @@ def _truth(args: argparse.Namespace) -> int:
         results[label] = {
             "enclosure": [format_real(enc.lower, 17), format_real(enc.upper, 17)],
             "rel_radius": enc.rel_radius(),
-            "rounded": {n: _json_float(enc.to_float(n)) for n in FORMATS},
+            "rounded": {n: json_float(enc.to_float(n)) for n in FORMATS},
         }
     if args.json:
         print(json.dumps({"problem": problem, "point": point, "results": results}, indent=1))
@@ -204,10 +203,6 @@ def _truth(args: argparse.Namespace) -> int:
         rounded = ", ".join(f"{n}={v}" for n, v in r["rounded"].items())
         print(f"{label}: [{lo}, {hi}] (relative radius {r['rel_radius']:.3g})\n    {rounded}")
     return 0
-
-
-def _json_float(x: float) -> float | str:
-    return x if math.isfinite(x) else repr(x)
 
 
 def _available_bytes() -> float | None:

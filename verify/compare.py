@@ -3,7 +3,10 @@
 The certified enclosure is rounded *once* to the result's dtype (:meth:`Enclosure.to_float`)
 and only then compared, so ulp distances are counted in the result's own format (STYLE habit
 3). Metrics (:func:`accuracy`): ulp distance in the dtype, bits of error log2(1 + ulps), and the
-relative error against the exact value in units of the dtype's unit roundoff u.
+relative error against the exact value in units of the dtype's unit roundoff u (the ulp and
+bits metrics are facts about the float format: :func:`verify.floats.ulp_distance`,
+:func:`verify.floats.bits_of_error`). A dtype is parsed once, where a judgement starts, and
+its :class:`~verify.floats.FloatFormat` is passed down.
 
 Outcome classes (:func:`judge_value`, the only place they are decided) are exhaustive and
 exclusive; the first rule that applies wins:
@@ -48,13 +51,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .backprop import BackpropResult, Diagnostics, Sensitivity, sensitivity
+from .backprop.registry import backend_info
 from .certified.enclosure import Enclosure
-from .errors import ShapeMismatchError
-from .floats import FloatFormat, format_real, get_format, ln_fraction
+from .floats import (
+    FloatFormat,
+    bits_of_error,
+    format_real,
+    get_format,
+    ln_fraction,
+    ulp_distance,
+)
 
 __all__ = [
     "MODEL_LIMIT",
-    "STEPWISE_BACKENDS",
     "TOLERANCES",
     "Accuracy",
     "ErrorBound",
@@ -70,7 +79,6 @@ __all__ = [
     "horizon_amplification",
     "judge_value",
     "tolerance",
-    "ulp_distance",
     "underflow_flag",
 ]
 
@@ -166,25 +174,24 @@ TOLERANCES: dict[str, Tolerance] = {
 #: beyond it :func:`tolerance` returns 0 and only a result within 1 ulp counts as accurate.
 MODEL_LIMIT = 0.5
 
-#: Backends that differentiate the unrolled trajectory step by step.
-STEPWISE_BACKENDS: tuple[str, ...] = ("numpy", "torch", "jax", "optax", "torchopt", "higher")
-
 
 def horizon_amplification(backend: str, objective: str, t: int, sens: Sensitivity) -> float:
     """The factor h of :class:`Tolerance`: how rounding errors grow with the horizon t.
 
-    * stepwise backprop (numpy, torch, jax): each of the t steps adds its rounding, h = t;
+    * stepwise backprop (the registry's ``kind="stepwise"``: numpy, torch, jax, the clients):
+      each of the t steps adds its rounding, h = t;
     * ``"paper"``: matrix powers A^(2t-1), A^(2t) by repeated squaring; a relative error e in
       A becomes 2t e in A^(2t), h = 2t;
     * ``"stable"``, naive objective: rho^(2t) is formed explicitly, h = 2t;
     * ``"stable"``, log objective: the dominant mode has |r| = 1 exactly; an error e in r_i
       becomes 2t e in r_i^(2t) only for the weight q carried by the other modes, and the
       powers of rho left between numerator and denominator (``exponent_gap``, 1 when b = 0)
-      carry the rounding of rho: h = 2t q + gap.
+      carry the rounding of rho: h = 2t q + gap (the registry's ``rounds="modal"``).
     """
-    if backend in STEPWISE_BACKENDS:
+    info = backend_info(backend)
+    if info.kind == "stepwise":
         return float(t)
-    if backend == "stable" and objective == "log":
+    if info.rounds == "modal" and objective == "log":
         return 2.0 * t * sens.q + max(sens.exponent_gap, 1.0)
     return 2.0 * t
 
@@ -252,13 +259,13 @@ class ErrorBound:
 
 
 def error_bound(
-    dtype: str, backend: str, objective: str, t: int, d: int, sens: Sensitivity
+    dtype: str | FloatFormat, backend: str, objective: str, t: int, d: int, sens: Sensitivity
 ) -> ErrorBound:
     """The :class:`ErrorBound` of a ``backend`` result in ``dtype`` at one point.
 
     The formulas are in :class:`Tolerance` (stepwise backprop and the paper's powers round
     the iterate itself, so they carry kappa_grad and kappa_aff; the stable closed form
-    rounds the modal data instead, so it carries kappa_data).
+    rounds the modal data instead, so it carries kappa_data: the registry's ``rounds``).
 
     Accuracy
     --------
@@ -270,11 +277,11 @@ def error_bound(
     tol = TOLERANCES[fmt.name]
     h = horizon_amplification(backend, objective, t, sens)
     steps = tol.k_horizon * h * math.sqrt(d) * sens.kappa_eta
-    if backend == "stable":
+    if backend_info(backend).rounds == "modal":
         units = tol.k_sum * d * (sens.kappa_f + sens.kappa_data) + steps
     else:
         units = (tol.k_sum * d * max(sens.kappa_f, sens.kappa_grad) + steps) * sens.kappa_aff
-    rel = tol.u * units
+    rel = fmt.unit_roundoff * units
     log_scale = sens.log_scale
     if math.isnan(log_scale):  # a Sensitivity built by hand without log_scale
         log_scale = math.log(sens.scale) if sens.scale > 0 else -math.inf
@@ -332,46 +339,7 @@ class Accuracy:
     abs_err: float
 
 
-def _ordinal(x: float, fmt: FloatFormat) -> int:
-    """Signed index of a finite float of ``fmt`` in the ordered set of its floats (0 -> 0)."""
-    ax = abs(x)
-    if ax == 0:
-        return 0
-    p, emin = fmt.precision, fmt.emin
-    _, e = math.frexp(ax)  # ax = m 2^e, m in [0.5, 1): binade exponent e - 1
-    be = e - 1
-    if be < emin:
-        idx = int(Fraction(ax) / Fraction(2) ** (emin - p + 1))
-    else:
-        sig = int(Fraction(ax) / Fraction(2) ** (be - p + 1))  # in [2^(p-1), 2^p)
-        idx = (be - emin + 1) * (1 << (p - 1)) + (sig - (1 << (p - 1)))
-    return idx if x > 0 else -idx
-
-
-def ulp_distance(a: float, b: float, dtype: str) -> float:
-    """Number of ``dtype`` floats between two values of that dtype (``inf`` if not finite).
-
-    Both values must be representable in ``dtype`` (+0 and -0 coincide).
-
-    Accuracy
-    --------
-    Exact: the distance is the difference of the two values' positions in the ordered set of
-    the format's floats, computed in integer arithmetic.
-
-    Examples
-    --------
-    >>> ulp_distance(1.0, 1.0 + 2.0**-23, "float32"), ulp_distance(1.0, 1.0 + 2.0**-52, "float64")
-    (1.0, 1.0)
-    """
-    fmt = get_format(dtype)
-    if a == b:
-        return 0.0
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return math.inf
-    return float(abs(_ordinal(a, fmt) - _ordinal(b, fmt)))
-
-
-def accuracy(computed: float, truth: Enclosure, dtype: str) -> Accuracy:
+def accuracy(computed: float, truth: Enclosure, dtype: str | FloatFormat) -> Accuracy:
     """Metrics of ``computed`` (a value representable in ``dtype``) against certified truth.
 
     Accuracy
@@ -383,15 +351,15 @@ def accuracy(computed: float, truth: Enclosure, dtype: str) -> Accuracy:
     fmt = get_format(dtype)
     ref = truth.to_float(fmt)
     c = float(computed)
-    ulps = ulp_distance(c, ref, fmt.name)
+    ulps = ulp_distance(c, ref, fmt)
     if not math.isfinite(c):
-        return Accuracy(c, ref, ulps, math.log2(1 + ulps), math.inf, math.inf)
+        return Accuracy(c, ref, ulps, bits_of_error(ulps), math.inf, math.inf)
     diff = abs(Fraction(c) - truth.mid)
     if truth.mid == 0:
         rel_u = 0.0 if diff == 0 else math.inf
     else:
         rel_u = _to_float(diff / abs(truth.mid)) / fmt.unit_roundoff
-    return Accuracy(c, ref, ulps, math.log2(1 + ulps), rel_u, _to_float(diff))
+    return Accuracy(c, ref, ulps, bits_of_error(ulps), rel_u, _to_float(diff))
 
 
 def _to_float(q: Fraction) -> float:
@@ -406,11 +374,6 @@ def _dim(result: BackpropResult) -> int:
     if result.problem is None:
         raise ValueError("result carries no problem: cannot size its tolerance")
     return result.problem.d
-
-
-def _check_d(result: BackpropResult, d: int | None) -> None:
-    if d is not None and result.problem is not None and d != result.problem.d:
-        raise ShapeMismatchError("d", d, f"the result's problem has dimension {result.problem.d}")
 
 
 def _sensitivity_of(result: BackpropResult) -> list[Sensitivity]:
@@ -492,9 +455,20 @@ def judge_value(
     the absolute error |grad - mid| is an exact rational compared with the bound in log
     space, and a sign is "wrong" only against a certified sign.
     """
-    fmt = get_format(bound.dtype)
-    g = float(grad)
-    acc = accuracy(g, truth, fmt.name)
+    return _judge(float(grad), truth, bound, get_format(bound.dtype), value, objective, diagnostics)
+
+
+def _judge(
+    g: float,
+    truth: Enclosure,
+    bound: ErrorBound,
+    fmt: FloatFormat,
+    value: float | None,
+    objective: str,
+    diagnostics: Diagnostics | None,
+) -> Judgement:
+    """The rules of :func:`judge_value` for a float ``g`` of the format ``fmt`` (``bound``'s)."""
+    acc = accuracy(g, truth, fmt)
     ref = acc.truth_rounded
     where = f"the certified value {format_real(truth.mid)} rounds to {ref!r} in {fmt.name}"
 
@@ -557,7 +531,9 @@ def judge_value(
     )
 
 
-def bound_of(result: BackpropResult, sens: Sensitivity, dtype: str | None = None) -> ErrorBound:
+def bound_of(
+    result: BackpropResult, sens: Sensitivity, dtype: str | FloatFormat | None = None
+) -> ErrorBound:
     """:func:`error_bound` of a scalar backend result (judged in ``dtype``, default its own)."""
     return error_bound(
         dtype or result.dtype, result.backend, result.objective, result.t, _dim(result), sens
@@ -565,16 +541,19 @@ def bound_of(result: BackpropResult, sens: Sensitivity, dtype: str | None = None
 
 
 def _judge_result(
-    result: BackpropResult, truth: Enclosure, dtype: str, sens: Sensitivity
+    result: BackpropResult, truth: Enclosure, dtype: str | None, sens: Sensitivity
 ) -> Judgement:
+    """:func:`judge_value` of a scalar result in ``dtype`` (default its own), parsed once."""
+    fmt = get_format(dtype or result.dtype)
     v = float(result.value)
-    return judge_value(
+    return _judge(
         float(result.grad),
         truth,
-        bound_of(result, sens, dtype),
-        value=None if math.isnan(v) else v,
-        objective=result.objective,
-        diagnostics=result.diagnostics,
+        bound_of(result, sens, fmt),
+        fmt,
+        None if math.isnan(v) else v,
+        result.objective,
+        result.diagnostics,
     )
 
 
@@ -584,7 +563,6 @@ def classify(
     *,
     dtype: str | None = None,
     sens: Sensitivity | None = None,
-    d: int | None = None,
 ) -> Outcome:
     """The :class:`Outcome` of a scalar backend result against the certified meta-gradient.
 
@@ -598,23 +576,17 @@ def classify(
         The format to judge in (default ``result.dtype``).
     sens : Sensitivity, optional
         Precomputed condition numbers (default: computed from ``result.problem``).
-    d : int, optional
-        The problem dimension; accepted for compatibility (the tolerance takes it from
-        ``result.problem``), and checked against it when given.
 
     Raises
     ------
     NotCertifiedError
         When the truth cannot be rounded to ``dtype`` uniquely.
-    ShapeMismatchError
-        When ``d`` is given and differs from the result's problem dimension.
     """
     if result.batched:
         raise ValueError("classify takes a scalar result; use classify_all for a batch")
-    _check_d(result, d)
     if sens is None:
         sens = _sensitivity_of(result)[0]
-    return _judge_result(result, truth, dtype or result.dtype, sens).outcome
+    return _judge_result(result, truth, dtype, sens).outcome
 
 
 def classify_all(result: BackpropResult, truths: Sequence[Enclosure]) -> list[Outcome]:
@@ -624,8 +596,7 @@ def classify_all(result: BackpropResult, truths: Sequence[Enclosure]) -> list[Ou
         raise ValueError(f"{len(points)} results but {len(truths)} enclosures")
     sens = _sensitivity_of(result)
     return [
-        _judge_result(p, tr, p.dtype, s).outcome
-        for p, tr, s in zip(points, truths, sens, strict=True)
+        _judge_result(p, tr, None, s).outcome for p, tr, s in zip(points, truths, sens, strict=True)
     ]
 
 
@@ -634,7 +605,6 @@ def assert_meta_gradient_accurate(
     truths: Sequence[Enclosure],
     *,
     dtype: str | None = None,
-    d: int | None = None,
 ) -> None:
     """Raise AssertionError with an accuracy report unless every result is ``accurate``.
 
@@ -650,19 +620,15 @@ def assert_meta_gradient_accurate(
         Certified F'(eta), one per step size.
     dtype : str, optional
         Judge in this format (default: each result's dtype).
-    d : int, optional
-        Problem dimension, checked against the results' problems (compatibility).
     """
     points: list[BackpropResult] = []
     for res in [results] if isinstance(results, BackpropResult) else results:
         points.extend(res.points())
-    for p in points:
-        _check_d(p, d)
     if len(points) != len(truths):
         raise ValueError(f"{len(points)} results but {len(truths)} enclosures")
     rows = []
     for p, tr in zip(points, truths, strict=True):
-        rows.append((_judge_result(p, tr, dtype or p.dtype, _sensitivity_of(p)[0]), p))
+        rows.append((_judge_result(p, tr, dtype, _sensitivity_of(p)[0]), p))
     failed = [r for r in rows if r[0].outcome is not Outcome.ACCURATE]
     if not failed:
         return

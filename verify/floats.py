@@ -8,37 +8,45 @@ This module is the one place where numbers change representation. Two rules hold
   double-rounded (high precision -> float64 -> float32 would be).
 
 Supported target formats are IEEE binary16 (``float16``), bfloat16, binary32 (``float32``) and
-binary64 (``float64``).
+binary64 (``float64``). The metrics that are facts about a format live here too: a float's
+position among the format's floats (:func:`ordinal`), the distance in ulps between two of them
+(:func:`ulp_distance`) and bits of error (:func:`bits_of_error`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .errors import ArgumentError, NonFiniteError, ShapeMismatchError, UnknownOptionError
 
 __all__ = [
     "FORMATS",
-    "DTypeName",
     "FloatFormat",
+    "bits_of_error",
+    "exact_in_all",
+    "float_text",
     "format_real",
     "fraction_from_arb",
-    "fraction_to_arb",
     "frobenius_upper",
     "get_format",
+    "json_float",
+    "json_ready",
     "ln_fraction",
+    "ordinal",
     "read_float",
     "read_scalar",
     "round_fraction",
+    "round_through",
     "to_fraction",
+    "ulp_distance",
 ]
-
-DTypeName = Literal["float16", "bfloat16", "float32", "float64"]
 
 
 @dataclass(frozen=True)
@@ -202,6 +210,101 @@ def _fraction_to_float_exact(v: Fraction) -> float:
     return math.ldexp(float(num), -shift) if num.bit_length() <= 53 else float(v)
 
 
+def ordinal(x: float, dtype: object) -> int:
+    """Signed index of a finite float of ``dtype`` in the ordered set of its floats (0 -> 0).
+
+    ``x`` must be representable in ``dtype``; +0 and -0 both have index 0.
+
+    Accuracy
+    --------
+    Exact (integer arithmetic on the exact value).
+
+    Examples
+    --------
+    >>> ordinal(1.0, "float32") - ordinal(1.0 - 2.0**-24, "float32")
+    1
+    """
+    fmt = get_format(dtype)
+    ax = abs(x)
+    if ax == 0:
+        return 0
+    p, emin = fmt.precision, fmt.emin
+    _, e = math.frexp(ax)  # ax = m 2^e, m in [0.5, 1): binade exponent e - 1
+    be = e - 1
+    if be < emin:
+        idx = int(Fraction(ax) / Fraction(2) ** (emin - p + 1))
+    else:
+        sig = int(Fraction(ax) / Fraction(2) ** (be - p + 1))  # in [2^(p-1), 2^p)
+        idx = (be - emin + 1) * (1 << (p - 1)) + (sig - (1 << (p - 1)))
+    return idx if x > 0 else -idx
+
+
+def ulp_distance(a: float, b: float, dtype: object) -> float:
+    """Number of ``dtype`` floats between two values of that dtype (``inf`` if not finite).
+
+    Both values must be representable in ``dtype`` (+0 and -0 coincide).
+
+    Accuracy
+    --------
+    Exact: the distance is the difference of the two values' positions in the ordered set of
+    the format's floats, computed in integer arithmetic.
+
+    Examples
+    --------
+    >>> ulp_distance(1.0, 1.0 + 2.0**-23, "float32"), ulp_distance(1.0, 1.0 + 2.0**-52, "float64")
+    (1.0, 1.0)
+    """
+    fmt = get_format(dtype)
+    if a == b:
+        return 0.0
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return math.inf
+    return float(abs(ordinal(a, fmt) - ordinal(b, fmt)))
+
+
+def bits_of_error(ulps: float) -> float:
+    """Herbie's bits of error, log2(1 + ulps), of a distance in ulps (``inf`` for ``inf``).
+
+    Examples
+    --------
+    >>> bits_of_error(0.0), bits_of_error(1.0), bits_of_error(3.0)
+    (0.0, 1.0, 2.0)
+    """
+    return math.log2(1 + ulps)
+
+
+def exact_in_all(values: ArrayLike, dtypes: Sequence[object]) -> bool:
+    """Whether every float64 value is exactly representable in every format of ``dtypes``."""
+    arr = np.asarray(values, dtype=np.float64)
+    return all(
+        np.array_equal(arr.astype(get_format(dt).numpy_dtype()).astype(np.float64), arr)
+        for dt in dtypes
+    )
+
+
+def round_through(values: ArrayLike, dtypes: Sequence[object]) -> NDArray[np.float64]:
+    """Round float64 values to each format of ``dtypes`` in turn, until exact in all of them.
+
+    One format: a single rounding. Several (e.g. float16 and bfloat16, neither of which holds
+    the other): the pass over the formats is repeated, at most four times, until the values
+    are exact in every one (:func:`exact_in_all` tells whether that was reached; overflow to
+    +-inf is kept).
+
+    Accuracy
+    --------
+    Each rounding is numpy's round-to-nearest-even cast; the result is a float64 array whose
+    values, when :func:`exact_in_all` holds, are exact in every format.
+    """
+    out = np.asarray(values, dtype=np.float64)
+    for _ in range(4):
+        for dt in dtypes:
+            with np.errstate(over="ignore"):
+                out = out.astype(get_format(dt).numpy_dtype()).astype(np.float64)
+        if exact_in_all(out, dtypes):
+            break
+    return out
+
+
 def fraction_from_arb(x: object) -> Fraction:
     """Exact rational value of an exact (zero-radius) ``flint.arb``."""
     man, exp = x.man_exp()  # type: ignore[attr-defined]
@@ -226,13 +329,6 @@ def frobenius_upper(M: Any) -> Any:
             u = M[i, j].abs_upper()
             total += u * u
     return total.sqrt().abs_upper()
-
-
-def fraction_to_arb(q: Fraction) -> object:
-    """A ``flint.arb`` ball containing ``q`` (exact when ``q`` is dyadic and fits precision)."""
-    from flint import arb, fmpq
-
-    return arb(fmpq(q.numerator, q.denominator))
 
 
 def ln_fraction(q: Fraction) -> float:
@@ -377,3 +473,48 @@ def read_float(x: object, name: str) -> float:
     if Fraction(f) != Fraction(v):  # an int or Fraction is finite: so is f here
         raise ArgumentError(name, x, "is not exactly a float64 value")
     return f
+
+
+# ------------------------------------------------------------------ JSON and text renderings
+def json_float(x: float) -> float | str:
+    """A float for strict JSON: finite values as Python floats, the others as the strings
+    ``"nan"``, ``"inf"``, ``"-inf"`` (JSON has no literal for them).
+
+    >>> json_float(0.5), json_float(float("-inf"))
+    (0.5, '-inf')
+    """
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return float(x)
+
+
+def float_text(x: float) -> str:
+    """An exact text for a float: its hex form (``float.fromhex`` reads it back bit for bit),
+    or ``"nan"``, ``"inf"``, ``"-inf"``.
+
+    >>> float_text(0.1), float_text(float("inf"))
+    ('0x1.999999999999ap-4', 'inf')
+    """
+    return x.hex() if math.isfinite(x) else repr(float(x))
+
+
+def json_ready(obj: Any) -> Any:
+    """``obj`` ready for :func:`json.dumps`: numpy values to Python, tuples to lists, string
+    keys, non-finite floats as :func:`json_float` writes them; anything else unchanged.
+
+    >>> json_ready({1: (np.float32(0.5), np.int64(2), float("nan"))})
+    {'1': [0.5, 2, 'nan']}
+    """
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return json_ready(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return json_float(float(obj))
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

@@ -51,9 +51,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .backprop import BACKENDS, BackpropResult, Diagnostics, predict_failure, sensitivity
 from .backprop.boundaries import FailurePrediction
+from .backprop.registry import backend_info
 from .compare import (
     MODEL_LIMIT,
-    STEPWISE_BACKENDS,
     TOLERANCES,
     ErrorBound,
     Outcome,
@@ -61,10 +61,18 @@ from .compare import (
     judge_value,
 )
 from .errors import ArgumentError, UnknownOptionError
-from .floats import format_real, get_format, read_float, read_scalar, round_fraction
+from .floats import (
+    FloatFormat,
+    float_text,
+    format_real,
+    get_format,
+    read_float,
+    read_scalar,
+    round_fraction,
+)
 from .known_failures import KnownFailure, lookup
-from .objectives import validate_eta, validate_eval_problem, validate_horizon, validate_objective
 from .problems import Problem, Quadratic
+from .validation import validate_eta, validate_eval_problem, validate_horizon, validate_objective
 
 if TYPE_CHECKING:
     from .backprop import Sensitivity
@@ -169,12 +177,11 @@ class Verdict:
             f"dtype = {self.dtype}, source = {self.source}, error model like {self.like}",
             f"  problem: {self.problem!r}"
             + ("" if self.eval_problem is None else f", evaluated on {self.eval_problem!r}"),
-            f"  got: grad = {_hex(self.grad)} ({self.grad!r}); value = {value}",
+            f"  got: grad = {float_text(self.grad)} ({self.grad!r}); value = {value}",
             f"  truth: F'(eta) in {tr} (relative radius {tr.rel_radius():.3g}), rounds to "
             f"{self.truth_rounded!r} in {self.dtype}",
             f"  error: {self.ulps:.4g} ulps = {self.bits:.3g} bits; relative {self.rel_u:.3g} u",
-            f"  bound: {self.bound.describe()}; "
-            + TOLERANCES[get_format(self.dtype).name].derivation(),
+            f"  bound: {self.bound.describe()}; " + TOLERANCES[self.dtype].derivation(),
             f"  known-failure region: {self.known_failure or 'none'}",
             f"  paste: {self.example()}",
         ]
@@ -205,10 +212,6 @@ class Verdict:
             parts.append(f"eta=Fraction({self.eta.numerator}, {self.eta.denominator})")
         parts.append(f"t={self.t}")
         return "@example(" + ", ".join(parts) + ")"
-
-
-def _hex(x: float) -> str:
-    return x.hex() if math.isfinite(x) else repr(x)
 
 
 def _fromhex(x: Any) -> str:
@@ -319,7 +322,7 @@ def _decide(
 
 def _stepwise_log(like: str, objective: str, eval_problem: Problem | None) -> bool:
     """Plain backprop of the log objective on its own problem: Corollary 1's prediction applies."""
-    return like in STEPWISE_BACKENDS and objective == "log" and eval_problem is None
+    return backend_info(like).kind == "stepwise" and objective == "log" and eval_problem is None
 
 
 def _region(p: _Point) -> KnownFailure | None:
@@ -328,10 +331,10 @@ def _region(p: _Point) -> KnownFailure | None:
     return lookup(p.like, p.dtype, p.objective, p.problem, float(p.eta), p.t, variant=p.variant)
 
 
-def _value_in_dtype(x: object, name: str, dtype: str) -> float:
+def _value_in_dtype(x: object, name: str, fmt: FloatFormat) -> float:
     v = read_float(x, name)
-    if math.isfinite(v) and round_fraction(Fraction(v), dtype) != v:
-        raise ArgumentError(name, x, f"is not a value of dtype={dtype!r}")
+    if math.isfinite(v) and round_fraction(Fraction(v), fmt) != v:
+        raise ArgumentError(name, x, f"is not a value of dtype={fmt.name!r}")
     return v
 
 
@@ -421,6 +424,34 @@ def check_meta_gradient(
     """
     from . import truth as _truth
 
+    p = _user_point(
+        problem, eta, t, grad, dtype, objective, value, eval_problem, source, known_failures, like
+    )
+    if certified is None:
+        certified = _truth.meta_gradient(
+            problem, p.eta, p.t, objective=p.objective, eval_problem=eval_problem
+        )
+    sens = sensitivity(
+        problem, float(p.eta), p.t, objective=p.objective, eval_problem=eval_problem
+    )[0]
+    region = _region(p) if known_failures else None
+    return _decide(p, certified, sens, region)
+
+
+def _user_point(
+    problem: Problem,
+    eta: Any,
+    t: int,
+    grad: Any,
+    dtype: str,
+    objective: str,
+    value: Any,
+    eval_problem: Problem | None,
+    source: str | None,
+    known_failures: bool,
+    like: str,
+) -> _Point:
+    """The arguments of :func:`check_meta_gradient`, validated (typed errors, in this order)."""
     validate_eval_problem(problem, eval_problem)
     obj = validate_objective(objective)
     fmt = get_format(dtype)
@@ -432,16 +463,9 @@ def check_meta_gradient(
         raise ArgumentError("known_failures", known_failures, "must be True or False")
     if source is not None and not isinstance(source, str):
         raise ArgumentError("source", source, "must be a string label")
-    g = _value_in_dtype(grad, "grad", fmt.name)
-    v = None if value is None else _value_in_dtype(value, "value", fmt.name)
-    p = _Point(problem, eval_problem, eta_q, ti, obj, fmt.name, g, v, like, source or "user")
-    if certified is None:
-        certified = _truth.meta_gradient(
-            problem, eta_q, ti, objective=obj, eval_problem=eval_problem
-        )
-    sens = sensitivity(problem, float(eta_q), ti, objective=obj, eval_problem=eval_problem)[0]
-    region = _region(p) if known_failures else None
-    return _decide(p, certified, sens, region)
+    g = _value_in_dtype(grad, "grad", fmt)
+    v = None if value is None else _value_in_dtype(value, "value", fmt)
+    return _Point(problem, eval_problem, eta_q, ti, obj, fmt.name, g, v, like, source or "user")
 
 
 def judge_result(
@@ -477,6 +501,7 @@ def judge_result(
     preds: list[FailurePrediction | None] = [None] * len(points)
     if _stepwise_log(result.backend, result.objective, result.eval_problem):
         preds = list(predict_failure(result.problem, result.eta, result.t, dtype=result.dtype))
+    dtype = get_format(result.dtype).name
     out = []
     for r, tr, s, pred in zip(points, truths, sens, preds, strict=True):
         v = float(r.value)
@@ -486,7 +511,7 @@ def judge_result(
             Fraction(float(r.eta)),
             r.t,
             r.objective,
-            get_format(r.dtype).name,
+            dtype,
             float(r.grad),
             v,
             r.backend,

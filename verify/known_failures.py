@@ -30,12 +30,16 @@ import numpy as np
 
 from .backprop import predict_failure, sensitivity
 from .backprop._common import as_quadratic
-from .floats import get_format
+from .backprop.registry import STEPWISE_BACKENDS, backend_info, select
+from .floats import FORMATS, get_format
 from .problems import Problem
 
 __all__ = ["FLUSH_MARGIN", "REGISTRY", "ROUNDING_FLOOR_FACTOR", "KnownFailure", "lookup"]
 
 Predicate = Callable[[Problem, float, int, str], bool]
+
+#: The paper backend's default variant (the one a point without a variant runs).
+_PAPER = backend_info("paper")
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class KnownFailure:
         variant: str | None = None,
     ) -> bool:
         """Whether the point (backend, dtype, objective, problem, eta, t) is in the region."""
-        if self.variants is not None and (variant or "published") not in self.variants:
+        if self.variants is not None and (variant or _PAPER.variants[0]) not in self.variants:
             return False
         return (
             backend in self.backends
@@ -230,8 +234,8 @@ def _flushed_subnormal_truth(problem: Problem, eta: float, t: int, dtype: str) -
 REGISTRY: tuple[KnownFailure, ...] = (
     KnownFailure(
         name="backprop-exponent-range",
-        backends=("numpy", "torch", "jax", "optax", "torchopt", "higher"),
-        dtypes=("float16", "bfloat16", "float32", "float64"),
+        backends=STEPWISE_BACKENDS,
+        dtypes=tuple(FORMATS),
         objectives=("log",),
         predicate=_backprop_out_of_range,
         reason=(
@@ -242,8 +246,8 @@ REGISTRY: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         name="backprop-affine-rounding-floor",
-        backends=("numpy", "torch", "jax", "optax", "torchopt", "higher"),
-        dtypes=("float16", "bfloat16", "float32", "float64"),
+        backends=STEPWISE_BACKENDS,
+        dtypes=tuple(FORMATS),
         objectives=("log", "naive"),
         predicate=_below_rounding_floor,
         reason=(
@@ -255,8 +259,8 @@ REGISTRY: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         name="xla-cpu-flush-to-zero",
-        backends=("jax", "optax"),
-        dtypes=("bfloat16", "float32", "float64"),
+        backends=select(framework="jax"),  # every backend XLA runs
+        dtypes=("bfloat16", "float32", "float64"),  # float16 is computed in float32: normal
         objectives=("naive",),
         predicate=_flushed_subnormal_truth,
         reason=(
@@ -269,8 +273,8 @@ REGISTRY: tuple[KnownFailure, ...] = (
     ),
     KnownFailure(
         name="paper-unsorted-eig",
-        backends=("paper",),
-        dtypes=("float32", "float64"),
+        backends=(_PAPER.name,),
+        dtypes=_PAPER.dtypes,
         objectives=("log",),
         predicate=_published_scale_mismatch,
         reason=(

@@ -11,36 +11,66 @@ never to a rounded derivative of them.
   exact Gram matrix, not a rounded copy (paper notes §2.4).
 
 GD on either is w_{k+1} = w_k - eta * grad f(w_k) = (I - eta H) w_k + eta b.
+
+Certified facts about H come from :mod:`verify.certified` (definiteness, the eigendecomposition),
+which knows no problem class: the problems bind their exact H to it (:meth:`Quadratic.hessian_arb`,
+:meth:`Quadratic.certified_eig`).
+
+Caching
+-------
+Problems are frozen, so anything derived from their data can be kept for the life of the
+instance. There is one scheme: ``problem.cached(key, compute)`` returns the value stored under
+``key``, computing it once. Keys are ``"<module>:<name>"`` (``@<prec>`` for a working precision);
+no other code reads or writes the store. The keys in use:
+
+=================================  ===============================================  ==============
+key                                value                                            written by
+=================================  ===============================================  ==============
+``problems:definiteness``          certified :data:`Definiteness` class of H        problems
+``problems:eigh``                  float64 ``eigh`` of H (guides the definiteness   problems
+                                   proof, seeds the eigensolver)
+``problems:eig``                   ``{prec: CertifiedEig}``, the certified          problems
+                                   decompositions of H by working precision
+``problems:spectral``              enclosures of L, alpha, c_1, c_d, c_min          problems
+``problems:quadratic``             :meth:`LeastSquares.as_quadratic`                problems
+``truth.engine:H``, ``:X``         the float64 matrix as an exact Arb matrix        truth.engine
+``truth.engine:hessian@<prec>``    Arb enclosure of the exact H                     truth.engine
+``truth.engine:vectors@<prec>``    (w0, b) as Arb vectors (b a ball for LS)         truth.engine
+``truth.engine:wstar@<prec>``      enclosure of H^{-1} b, or None                   truth.engine
+``truth.engine:z@<prec>``,         Q^{-1} w0, Q^{-1} (w0 - w*), Q^{-1} b in the     truth.engine
+``:z-shifted@``, ``:beta@``        certified eigenbasis
+``paper.theory:modes``             certified (eigenvalue, c_i^2) pairs of H         paper.theory
+=================================  ===============================================  ==============
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .certified.definiteness import Definiteness, certified_definiteness
+from .certified.eigen import MIN_EIG_PREC, CertifiedEig, certified_eig, spectral_constants
+from .certified.enclosure import Enclosure
 from .errors import (
     InvalidMatrixError,
     NonFiniteError,
+    NotCertifiedError,
     NotPositiveDefiniteError,
     NotSymmetricError,
     ShapeMismatchError,
     UnknownOptionError,
 )
-from .floats import frobenius_upper
-
-if TYPE_CHECKING:
-    from .certified.enclosure import Enclosure
 
 __all__ = ["Definiteness", "LeastSquares", "Problem", "Quadratic"]
 
-Definiteness = Literal["positive_definite", "positive_semidefinite", "semidefinite_at_roundoff"]
-
 F64 = NDArray[np.float64]
+T = TypeVar("T")
 
 
 def _as_exact_float64(value: ArrayLike, name: str, ndim: int) -> F64:
@@ -85,14 +115,65 @@ def _check_symmetric(H: F64, name: str) -> None:
         )
 
 
-class _SpectralConstants:
-    """L, alpha, c_min of paper notes §2.3 from the certified eigendecomposition (mixin)."""
+class _ProblemBase:
+    """What both problem classes share: the cache and the certified spectrum of H (mixin)."""
 
     _cache: dict[str, object]
+    w0: F64
+
+    @property
+    def d(self) -> int:  # pragma: no cover - provided by the subclasses
+        raise NotImplementedError
 
     @property
     def definiteness(self) -> Definiteness:  # pragma: no cover - provided by the subclasses
         raise NotImplementedError
+
+    def hessian_arb(self, prec: int) -> Any:  # pragma: no cover - provided by the subclasses
+        """Arb enclosure of the exact H at working precision ``prec``."""
+        raise NotImplementedError
+
+    def hessian_float64(self) -> F64:  # pragma: no cover - provided by the subclasses
+        """H rounded to float64 (exactly symmetric); a starting point, never ground truth."""
+        raise NotImplementedError
+
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """The value stored under ``key`` for this problem, computing it once with ``compute``.
+
+        The one caching scheme on problems (see the key table in the module docstring).
+        Problems are frozen, so a stored value is never invalidated; the cache lives and dies
+        with the instance. When ``compute`` raises, nothing is stored.
+
+        Parameters
+        ----------
+        key : str
+            ``"<module>:<name>"``, one of the documented keys.
+        compute : callable
+            Called without arguments, only when ``key`` is not stored yet.
+        """
+        if key in self._cache:
+            return self._cache[key]  # type: ignore[return-value]
+        value = compute()
+        self._cache[key] = value
+        return value
+
+    def certified_eig(self, prec: int) -> CertifiedEig:
+        """The certified eigendecomposition of the exact H at ``prec`` bits or more.
+
+        See :func:`verify.certified.eigen.certified_eig` for the guarantee.
+
+        Cached per problem and precision; a decomposition at a higher precision serves a
+        lower one, and a lower one is the starting point of a higher one.
+        """
+        decompositions: dict[int, CertifiedEig] = self.cached("problems:eig", dict)
+        return certified_eig(
+            self.hessian_arb,
+            prec,
+            start=lambda: self.cached(
+                "problems:eigh", lambda: np.linalg.eigh(self.hessian_float64())
+            )[1],
+            decompositions=decompositions,
+        )
 
     def spectral_enclosures(self) -> dict[str, Enclosure]:
         """Certified enclosures of L = lambda_max(H), alpha = lambda_min(H) and c_min.
@@ -104,22 +185,19 @@ class _SpectralConstants:
         Guarantee
         ---------
         Each enclosure is proven (certified eigendecomposition, see
-        :mod:`verify.truth.eigen`), relative radius <= 2**-60.
+        :mod:`verify.certified.eigen`), relative radius <= 2**-60.
         """
-        cached = self._cache.get("spectral")
-        if cached is None:
-            from .certified.enclosure import Enclosure
-            from .truth.eigen import spectral_constants
+        return self.cached("problems:spectral", self._spectral_enclosures)
 
-            cached = spectral_constants(self)  # type: ignore[arg-type]
-            if isinstance(self, LeastSquares) and self.n < self.d:
-                # rank(X^T X) <= n < d: the smallest eigenvalue is exactly zero
-                cached["alpha"] = Enclosure.exact(0)
-            elif cached["alpha"].lower < 0 and self.definiteness != "semidefinite_at_roundoff":
-                # H is proven PSD, so alpha >= 0 (intersect the enclosure with [0, inf))
-                cached["alpha"] = Enclosure(Fraction(0), max(cached["alpha"].upper, Fraction(0)))
-            self._cache["spectral"] = cached
-        return cached  # type: ignore[return-value]
+    def _spectral_enclosures(self) -> dict[str, Enclosure]:
+        out = spectral_constants(self.hessian_arb, self.w0, self.certified_eig, prec=MIN_EIG_PREC)
+        if isinstance(self, LeastSquares) and self.n < self.d:
+            # rank(X^T X) <= n < d: the smallest eigenvalue is exactly zero
+            out["alpha"] = Enclosure.exact(0)
+        elif out["alpha"].lower < 0 and self.definiteness != "semidefinite_at_roundoff":
+            # H is proven PSD, so alpha >= 0 (intersect the enclosure with [0, inf))
+            out["alpha"] = Enclosure(Fraction(0), max(out["alpha"].upper, Fraction(0)))
+        return out
 
     @property
     def L(self) -> float:
@@ -136,8 +214,6 @@ class _SpectralConstants:
         """min(|c_1|, |c_d|) of paper notes §2.3, correctly rounded from a certified enclosure."""
         enc = self.spectral_enclosures().get("c_min")
         if enc is None:
-            from .errors import NotCertifiedError
-
             raise NotCertifiedError(
                 "c_min undefined: an extreme eigenvalue of H is not certified simple",
                 prec_bits=128,
@@ -147,7 +223,7 @@ class _SpectralConstants:
 
 
 @dataclass(frozen=True, eq=False, init=False)
-class Quadratic(_SpectralConstants):
+class Quadratic(_ProblemBase):
     """The quadratic f(w) = 1/2 w^T H w - b^T w + c with a GD start point ``w0``.
 
     Parameters
@@ -215,7 +291,8 @@ class Quadratic(_SpectralConstants):
         object.__setattr__(self, "w0", w0)
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "c", c)
-        self._cache["definiteness"] = _certified_definiteness(H, "H", self._cache)
+        # prove H positive semidefinite up front (raises NotPositiveDefiniteError otherwise)
+        self.cached("problems:definiteness", self._certified_definiteness)
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -292,7 +369,23 @@ class Quadratic(_SpectralConstants):
     @property
     def definiteness(self) -> Definiteness:
         """Certified definiteness class of H (see class Notes)."""
-        return self._cache["definiteness"]  # type: ignore[return-value]
+        return self.cached("problems:definiteness", self._certified_definiteness)
+
+    def _certified_definiteness(self) -> Definiteness:
+        # the float64 eigh guides the proof, then seeds the certified eigensolver
+        eigh = self.cached("problems:eigh", lambda: np.linalg.eigh(self.H))
+        return certified_definiteness(self.H, "H", eigh=eigh)
+
+    def hessian_arb(self, prec: int) -> Any:
+        """Arb matrix of H at working precision ``prec`` (exact: H is float64 data)."""
+        from flint import arb_mat, ctx
+
+        with ctx.workprec(prec):
+            return arb_mat(self.H.tolist())
+
+    def hessian_float64(self) -> F64:
+        """H itself."""
+        return self.H
 
     @property
     def is_homogeneous(self) -> bool:
@@ -323,7 +416,7 @@ class Quadratic(_SpectralConstants):
 
 
 @dataclass(frozen=True, eq=False, init=False)
-class LeastSquares(_SpectralConstants):
+class LeastSquares(_ProblemBase):
     """Least-squares loss f(w) = ||X w - y||^2 / (2n) on a data set, with GD start ``w0``.
 
     Parameters
@@ -398,20 +491,31 @@ class LeastSquares(_SpectralConstants):
         matrix; a Gram matrix is never indefinite, so an undecided case reads as
         ``"positive_semidefinite"``.
         """
-        if "definiteness" not in self._cache:
-            if self.n < self.d:
-                self._cache["definiteness"] = "positive_semidefinite"
-            else:
-                G = self.X.T @ self.X
-                G = (G + G.T) / 2.0
-                try:
-                    cls = _certified_definiteness(G, "X^T X")
-                except NotPositiveDefiniteError:
-                    cls = "positive_semidefinite"
-                self._cache["definiteness"] = (
-                    "positive_definite" if cls == "positive_definite" else "positive_semidefinite"
-                )
-        return self._cache["definiteness"]  # type: ignore[return-value]
+        return self.cached("problems:definiteness", self._certified_definiteness)
+
+    def _certified_definiteness(self) -> Definiteness:
+        if self.n < self.d:
+            return "positive_semidefinite"
+        G = self.X.T @ self.X
+        G = (G + G.T) / 2.0
+        try:
+            cls = certified_definiteness(G, "X^T X")
+        except NotPositiveDefiniteError:
+            cls = "positive_semidefinite"
+        return "positive_definite" if cls == "positive_definite" else "positive_semidefinite"
+
+    def hessian_arb(self, prec: int) -> Any:
+        """Arb enclosure of the exact H = X^T X / n at working precision ``prec`` (a ball)."""
+        from flint import arb_mat, ctx
+
+        with ctx.workprec(prec):
+            X = arb_mat(self.X.tolist())
+            return (X.transpose() * X) / self.n
+
+    def hessian_float64(self) -> F64:
+        """fl(X^T X / n), symmetrized exactly."""
+        M = self.X.T @ self.X / self.n
+        return (M + M.T) / 2.0
 
     def loss(self, w: ArrayLike, data: LeastSquares | None = None) -> float:
         """||X w - y||^2 / (2n) in float64 on this data set, or on ``data`` (a convenience)."""
@@ -420,10 +524,15 @@ class LeastSquares(_SpectralConstants):
         return float(r @ r / (2 * src.n))
 
     def as_quadratic(self) -> Quadratic:
-        """The float64-rounded quadratic (H, b, c rounded once each; for float backends)."""
+        """The float64-rounded quadratic (H, b, c rounded once each; for float backends).
+
+        Built once per problem (the same frozen :class:`Quadratic` is returned every time).
+        """
+        return self.cached("problems:quadratic", self._round_to_quadratic)
+
+    def _round_to_quadratic(self) -> Quadratic:
         n = self.n
-        M = self.X.T @ self.X / n
-        H = (M + M.T) / 2.0
+        H = self.hessian_float64()
         b = self.X.T @ self.y / n
         c = float(self.y @ self.y / (2 * n))
         return Quadratic(H, self.w0, b, c)
@@ -446,91 +555,3 @@ Problem = Quadratic | LeastSquares
 def _unit_vector(rng: np.random.Generator, d: int) -> F64:
     g = rng.standard_normal(d)
     return g / np.linalg.norm(g)
-
-
-# ---------------------------------------------------------------------- definiteness test
-_EXACT_LDL_MAX_DIM = 64
-
-
-def _certified_definiteness(
-    H: F64, name: str, cache: dict[str, object] | None = None
-) -> Definiteness:
-    """Classify a symmetric float64 matrix with a certified test.
-
-    1. From float64 ``eigh``: H = Q Lam Q^T + E. Since Q Lam_+ Q^T is a Gram matrix (PSD for
-       any Q), lambda_min(H) >= -||H - Q Lam_+ Q^T||_F, bounded rigorously in Arb.
-       If Lam > 0, lambda_min(H) >= min(Lam) sigma_min(Q)^2 - ||H - Q Lam Q^T||_F with
-       sigma_min(Q)^2 >= 1 - ||Q^T Q - I||_F, proving positive definiteness.
-    2. A negative Rayleigh quotient v^T H v < 0, evaluated exactly, proves indefiniteness.
-    3. Otherwise, for d <= 64, exact rational LDL^T decides; for larger d the result is
-       ``"semidefinite_at_roundoff"``.
-    """
-    from flint import arb, arb_mat, ctx
-
-    d = H.shape[0]
-    lam, Q = np.linalg.eigh(H)
-    if cache is not None:
-        cache["eigh"] = (lam, Q)  # reused as the starting point of the certified eigensolver
-    with ctx.workprec(128):
-        Ha = arb_mat(H.tolist())
-        Qa = arb_mat(Q.tolist())
-        QT = Qa.transpose()
-        lam_pos = np.maximum(lam, 0.0)
-        D = arb_mat(d, d)
-        for i in range(d):
-            D[i, i] = arb(float(lam_pos[i]))
-        Epos = Ha - Qa * D * QT
-        epos = frobenius_upper(Epos)
-        if lam[0] > 0:
-            orth = frobenius_upper(QT * Qa - arb_mat(np.eye(d).tolist()))
-            lower = arb(float(lam[0])) * (1 - orth) - epos
-            if lower > 0:
-                return "positive_definite"
-        # witness of indefiniteness
-        v = Q[:, 0]
-        va = arb_mat([[float(x)] for x in v])
-        rq = (va.transpose() * Ha * va)[0, 0]
-        if rq < 0:
-            raise NotPositiveDefiniteError(
-                name, H, f"has a negative eigenvalue (certified Rayleigh quotient {rq.str(5)} < 0)"
-            )
-    if d <= _EXACT_LDL_MAX_DIM:
-        return _exact_definiteness(H, name)
-    return "semidefinite_at_roundoff"
-
-
-def _exact_definiteness(H: F64, name: str) -> Definiteness:
-    """Exact LDL^T with symmetric pivoting in rational arithmetic."""
-    d = H.shape[0]
-    A = [[Fraction(float(x)) for x in row] for row in H]
-    idx = list(range(d))
-    positive = 0
-    while idx:
-        # pick the largest remaining diagonal entry
-        k = max(idx, key=lambda i: A[i][i])
-        piv = A[k][k]
-        if piv < 0:
-            raise NotPositiveDefiniteError(
-                name, H, f"has a negative eigenvalue (exact LDL^T pivot {float(piv)!r})"
-            )
-        if piv == 0:
-            # PSD requires the remaining block to vanish
-            for i in idx:
-                for j in idx:
-                    if A[i][j] != 0:
-                        raise NotPositiveDefiniteError(
-                            name,
-                            H,
-                            "is indefinite (exact LDL^T: zero pivot with nonzero off-diagonal)",
-                        )
-            break
-        positive += 1
-        idx.remove(k)
-        row_k = A[k]
-        for i in idx:
-            f = row_k[i] / piv
-            if f:
-                Ai = A[i]
-                for j in idx:
-                    Ai[j] -= f * row_k[j]
-    return "positive_definite" if positive == d else "positive_semidefinite"

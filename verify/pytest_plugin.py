@@ -70,8 +70,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .backprop._common import BACKENDS, installed
+from .backprop.registry import BACKENDS, installed
 from .errors import ArgumentError, InvalidPrecisionError, UnknownOptionError
+from .floats import FORMATS
+from .outcomes import OUTCOME_NAMES
 
 if TYPE_CHECKING:
     from .backprop import BackpropResult
@@ -96,7 +98,7 @@ MARKER = "meta_gradient"
 #: Backend names: the backprop registry's (importing it loads numpy and the problem classes,
 #: which ``verify`` loads anyway; no framework is imported).
 ALL_BACKENDS: tuple[str, ...] = BACKENDS
-ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
+ALL_DTYPES: tuple[str, ...] = tuple(FORMATS)
 DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
 #: Certified truth precision: relative radius <= 2^-80 (as :data:`verify.truth.DEFAULT_REL_TOL`).
 DEFAULT_PRECISION_BITS = 80
@@ -328,8 +330,7 @@ class Ledger:
         """The summary table (empty when nothing was checked)."""
         if not self.counts:
             return []
-        cols = ["accurate", "inaccurate", "silently_wrong", "overflow", "underflow", "nan"]
-        cols += ["known_failure", "not_judged"]
+        cols = [*OUTCOME_NAMES, "known_failure", "not_judged"]
         rows = {f"{s}/{d}": c for (s, d), c in self.counts.items()}
         w0 = max(len("source/dtype"), *(len(k) for k in rows))
         head = f"{'source/dtype':<{w0}} checks " + " ".join(cols) + " worst_bits"
@@ -426,7 +427,7 @@ class MetaGradientCheck:
         """
         from .floats import read_scalar
         from .judge import check_meta_gradient
-        from .objectives import validate_eta
+        from .validation import validate_eta
 
         m = self._marker()
         obj = objective or m.objective

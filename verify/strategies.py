@@ -35,37 +35,13 @@ from .errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
-from .floats import FORMATS, get_format
+from .floats import FORMATS, exact_in_all, get_format, round_through
 from .problems import LeastSquares, Quadratic
 
 __all__ = ["horizons", "least_squares_tasks", "quadratics", "step_sizes"]
 
 Spectrum = Literal["loguniform", "wishart", "two_cluster"]
 Regime = Literal["vanishing", "explosion", "near_optimal", "any"]
-
-
-def _round_to(arr: np.ndarray, dtypes: tuple[str, ...]) -> np.ndarray:
-    """Round float64 values to each format of ``dtypes`` in turn (exact float64 results).
-
-    One format: a single rounding. Several (e.g. float16 and bfloat16, neither of which holds
-    the other): repeated until the values are exact in all of them (a few passes at most;
-    :func:`_exact_in_all` tells whether that was reached).
-    """
-    out = np.asarray(arr, dtype=np.float64)
-    for _ in range(1 if len(dtypes) == 1 else 4):
-        for dt in dtypes:
-            with np.errstate(over="ignore"):
-                out = out.astype(get_format(dt).numpy_dtype()).astype(np.float64)
-        if _exact_in_all(out, dtypes):
-            break
-    return out
-
-
-def _exact_in_all(arr: np.ndarray, dtypes: tuple[str, ...]) -> bool:
-    return all(
-        np.array_equal(arr.astype(get_format(dt).numpy_dtype()).astype(np.float64), arr)
-        for dt in dtypes
-    )
 
 
 def _check_dtype(exact_in: object) -> tuple[str, ...]:
@@ -159,10 +135,10 @@ def quadratics(
         Q, R = np.linalg.qr(G)
         Q = Q * np.sign(np.diag(R))
         M = (Q * lam) @ Q.T
-        H = _round_to((M + M.T) / 2.0, dt)
+        H = round_through((M + M.T) / 2.0, dt)
         w = rng.standard_normal(d)
-        w0 = _round_to(w / np.linalg.norm(w), dt)
-        assume(bool(np.any(w0)) and _exact_in_all(H, dt) and _exact_in_all(w0, dt))
+        w0 = round_through(w / np.linalg.norm(w), dt)
+        assume(bool(np.any(w0)) and exact_in_all(H, dt) and exact_in_all(w0, dt))
         try:
             return Quadratic(H, w0)
         except NotPositiveDefiniteError:  # pragma: no cover - excluded by the condition cap
@@ -213,8 +189,8 @@ def step_sizes(
 
     return (
         st.floats(a, b)
-        .map(lambda x: float(_round_to(np.array(x), dt)))
-        .filter(lambda x: a <= x <= b and ok(x) and _exact_in_all(np.array(x), dt))
+        .map(lambda x: float(round_through(np.array(x), dt)))
+        .filter(lambda x: a <= x <= b and ok(x) and exact_in_all(np.array(x), dt))
     )
 
 
@@ -258,9 +234,9 @@ def least_squares_tasks(
         w_star = w / np.linalg.norm(w)
 
         def sample(n: int) -> LeastSquares:
-            X = _round_to(rng.standard_normal((n, dd)), dt)
-            y = _round_to(X @ w_star + sigma * rng.standard_normal(n), dt)
-            assume(_exact_in_all(X, dt) and _exact_in_all(y, dt))
+            X = round_through(rng.standard_normal((n, dd)), dt)
+            y = round_through(X @ w_star + sigma * rng.standard_normal(n), dt)
+            assume(exact_in_all(X, dt) and exact_in_all(y, dt))
             return LeastSquares(X, y)
 
         return sample(nt), None if nv is None else sample(nv)

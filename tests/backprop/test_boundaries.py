@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from tests.backprop._backprop_inputs import eta_grid, exact_problem
-from verify import LeastSquares, theory, truth
+from verify import LeastSquares, truth
 from verify.backprop import meta_gradient, predict_failure
 from verify.compare import Outcome, classify, classify_all, tolerance
 from verify.known_failures import REGISTRY, lookup
+from verify.paper import theory
 from verify.problems import Problem
 
 RANGE_FAILURES = (Outcome.NAN, Outcome.OVERFLOW, Outcome.UNDERFLOW)

@@ -27,8 +27,7 @@ from verify.backprop import (
     UnsupportedOptionError,
     meta_gradient,
 )
-from verify.backprop._common import REQUIRES
-from verify.compare import STEPWISE_BACKENDS
+from verify.backprop.registry import STEPWISE_BACKENDS, backend_info
 from verify.floats import get_format
 from verify.judge import judge_result
 from verify.known_failures import lookup
@@ -43,7 +42,7 @@ CLIENT_RUNS = [
 
 
 def _require(name: str) -> None:
-    require_modules(*REQUIRES[name])
+    require_modules(*backend_info(name).requires)
 
 
 def _cond100() -> Quadratic:
@@ -160,7 +159,7 @@ def test_missing_client_library_raises_typed_error(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = importlib.import_module
-    library = REQUIRES[name][-1]
+    library = backend_info(name).requires[-1]
 
     def fake(module: str, package: str | None = None) -> Any:
         if module.split(".")[0] == library:
@@ -178,7 +177,7 @@ def test_clients_are_registered_everywhere() -> None:
     # model and the known-failure regions of plain backprop all name the clients
     for name in CLIENT_BACKENDS:
         assert name in ALL_BACKENDS and name in STEPWISE_BACKENDS
-        here = all(importlib.util.find_spec(m) is not None for m in REQUIRES[name])
+        here = all(importlib.util.find_spec(m) is not None for m in backend_info(name).requires)
         assert (name in installed_backends()) == here
     q = Quadratic.random(10, seed=4, kind="wishart2")
     for name in CLIENT_BACKENDS:

@@ -20,9 +20,8 @@ from verify.compare import (
     assert_meta_gradient_accurate,
     classify,
     tolerance,
-    ulp_distance,
 )
-from verify.floats import FORMATS, get_format
+from verify.floats import FORMATS, get_format, ulp_distance
 from verify.truth import Enclosure
 
 CLEAN = Diagnostics(1.0, 1.0, 1.0, 1.0, None, None, None, 1.0)

@@ -14,8 +14,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.backprop import reference
-from verify.backprop.reference import BLOCK, _Tracker
+from verify.backprop import diagnostics
+from verify.backprop.diagnostics import BLOCK, Tracker
 from verify.floats import get_format
 
 # magnitudes that exercise every branch: zero, subnormals (float64: 5e-324; float32: 1e-45 and
@@ -79,7 +79,7 @@ def step_sequences(draw: st.DrawFn) -> list[np.ndarray]:
 
 
 def _check(steps: list[np.ndarray]) -> None:
-    tracker = _Tracker(steps[0].shape[0])
+    tracker = Tracker(steps[0].shape[0])
     for k, X in enumerate(steps):
         tracker.see(k, X)
     tracker.flush()
@@ -107,5 +107,5 @@ def _flushing_row_sums(rows: np.ndarray) -> np.ndarray:
 def test_tracker_does_not_trust_a_flushing_blas(steps: list[np.ndarray]) -> None:
     """The tracker finds all-zero rows through row sums; a sum of 0 is re-checked exactly, so a
     BLAS that treats subnormals as zero cannot turn a subnormal row into an underflow."""
-    with mock.patch.object(reference, "_row_sums", _flushing_row_sums):
+    with mock.patch.object(diagnostics, "_row_sums", _flushing_row_sums):
         _check(steps)

@@ -288,7 +288,7 @@ def test_a_boundary_failure_is_explained_like_the_report() -> None:
 
 def test_sweep_colours_are_the_reports() -> None:
     import verify.sweep.report as sweep_report
-    from verify.report.figures import CLASS_COLORS
+    from verify.outcomes import CLASS_COLORS
 
     assert sweep_report.CLASS_COLORS is CLASS_COLORS
     assert not hasattr(sweep_report, "_COLORS")

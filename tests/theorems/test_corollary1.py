@@ -14,7 +14,8 @@ import math
 import numpy as np
 import pytest
 
-from verify import Quadratic, theory
+from verify import Quadratic
+from verify.paper import theory
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
@@ -63,7 +64,6 @@ def test_backprop_fails_beyond_predicted_horizon(dtype: str, frac: float, mode: 
     out = classify(
         meta_gradient(problem, eta, beyond, dtype=dtype, mode=mode),
         truth.meta_gradient(problem, eta, beyond),
-        d=problem.d,
     )
     assert out.value in FAILURES, (horizon, beyond, out)
     within = int(horizon / MARGIN)

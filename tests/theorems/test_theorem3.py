@@ -16,7 +16,8 @@ from hypothesis import assume, given, target
 from hypothesis import strategies as st
 
 from tests._strategies import diagonal_quadratics, rotated_quadratics
-from verify import Quadratic, metaopt, theory, truth
+from verify import Quadratic, truth
+from verify.paper import metaopt, theory
 
 fractions_of_2_over_L = st.floats(0.0, 3.0)
 # Width of the certified eta* bracket requested in the uniqueness test (not a tolerance:

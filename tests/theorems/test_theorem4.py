@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests._strategies import rotated_quadratics
-from verify import Quadratic, metaopt, theory, truth
+from verify import Quadratic, truth
+from verify.paper import metaopt, theory
 
 horizons = st.sampled_from([1, 2, 5, 10, 100, 1000, 10**4, 10**5, 10**6])
 

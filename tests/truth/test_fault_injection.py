@@ -4,8 +4,8 @@ Every oracle test elsewhere runs on a well-refined decomposition, where the prov
 (eps >= ||H - H~||, nu >= ||Q^T Q - I||, the perturbation radii of
 :func:`verify.truth.engine._perturbation_radii`) are far below the other radii: removing them
 passes those tests. Here the refined decomposition is degraded on purpose through the
-documented hook :data:`verify.truth.eigen._DEGRADE` (eigenvalues off by a relative delta, Q not
-orthogonal, two eigenvector columns rotated), and
+documented hook :data:`verify.certified.eigen._DEGRADE` (eigenvalues off by a relative delta, Q
+not orthogonal, two eigenvector columns rotated), and
 
 * every result must still contain the exact rational oracle's value (:mod:`verify.truth.rational`)
   or raise :class:`~verify.errors.NotCertifiedError`;
@@ -35,9 +35,10 @@ from hypothesis import strategies as st
 
 from tests._strategies import dyadic_quadratics
 from verify import LeastSquares, Quadratic, truth
+from verify.certified import eigen
 from verify.errors import NotCertifiedError
 from verify.problems import Problem
-from verify.truth import eigen, engine, rational
+from verify.truth import engine, rational
 
 Degrade = Callable[[Any, list[Any], int], tuple[Any, list[Any]]]
 
@@ -315,7 +316,7 @@ def test_perturbation_bounds_dominate_actual_difference(
     inject(degrade)
     q = Quadratic(H3, W3)
     prec = 300
-    eig = eigen.certified_eig(q, prec)
+    eig = q.certified_eig(prec)
     eta = Fraction(3, 16)
     Hx = [[Fraction(float(v)) for v in row] for row in H3]
     zero = [Fraction(0)] * 3

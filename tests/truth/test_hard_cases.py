@@ -2,7 +2,7 @@
 
 * Nearly multiple eigenvalues: H = I + 5e-17 off the diagonal. The float64 eigenvectors are
   arbitrary inside the cluster and Ogita--Aishima's update cannot separate it; the cluster is
-  rotated apart at working precision first (``verify.truth.eigen._rotate_clusters``).
+  rotated apart at working precision first (``verify.certified.eigen._rotate_clusters``).
 * b != 0 with an exponentially small meta-gradient: a converged least-squares run
   (rho^(2t) ~ 1e-1500). The trajectory is computed in the deviation w - w* from the enclosed
   minimizer, so no cancellation between H w_t and b destroys the relative accuracy.
@@ -117,12 +117,10 @@ CLUSTER5_W0 = [
 
 
 def test_five_eigenvalue_cluster_is_resolved() -> None:
-    from verify.truth.eigen import certified_eig
-
     q = Quadratic(CLUSTER5_H, CLUSTER5_W0)
     # the decomposition error bound shrinks with the precision (it was stuck at ~2e-16)
     for prec in (156, 312):
-        assert certified_eig(q, prec).eps < 2.0 ** (40 - prec)
+        assert q.certified_eig(prec).eps < 2.0 ** (40 - prec)
     eta = 2.0**-23
     exact = rational.forward(q, Fraction(eta), 30, objective="log")["dF"]
     assert truth.meta_gradient(q, eta, 30, objective="log").contains(exact)

@@ -38,11 +38,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..backprop import meta_gradient
-from ..backprop._common import as_quadratic, optional_import
+from ..backprop.registry import optional_import
 from ..errors import UnknownOptionError
 from ..floats import get_format
-from ..objectives import validate_horizon, validate_objective
 from ..problems import Problem, Quadratic
+from ..validation import validate_horizon, validate_objective
 
 __all__ = [
     "ENGINES",
@@ -264,7 +264,7 @@ def adjoint_trace(
         raise UnknownOptionError("dtype", dtype, "must be 'float32' or 'float64'")
     objective = validate_objective(objective)
     t = validate_horizon(t, objective="log")  # >= 1: the trace has t steps
-    q = as_quadratic(problem)
+    q = problem if isinstance(problem, Quadratic) else problem.as_quadratic()
     if engine == "numpy":
         grad, mags = _numpy_trace(q, eta, t, dtype, objective)
     elif engine == "jax":

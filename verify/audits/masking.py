@@ -25,16 +25,22 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..backprop import meta_gradient
+from ..certified.enclosure import Enclosure
 from ..errors import ArgumentError, UnknownOptionError
 from ..floats import get_format
-from ..objectives import validate_eta, validate_horizon
-from ..paper.metaopt import Schedule, meta_gradient_descent, optimal_step_size
+from ..paper.metaopt import (
+    MetaGDTrajectory,
+    Schedule,
+    meta_gradient_descent,
+    optimal_step_size,
+)
 from ..problems import Problem, Quadratic
+from ..validation import validate_eta, validate_horizon
 
 __all__ = [
     "MASKS",
@@ -50,7 +56,6 @@ __all__ = [
     "summary",
 ]
 
-Mask = Literal["nan_to_zero", "nan_to_num", "clip"]
 #: The masks: non-finite -> 0 (the paper's TF code, ``learned_optimization``); numpy/JAX
 #: ``nan_to_num`` (NaN -> 0, +-inf -> +-float64 max); non-finite -> 0 then clip to +-clip.
 MASKS: tuple[str, ...] = ("nan_to_zero", "nan_to_num", "clip")
@@ -153,6 +158,44 @@ def _verdict(etas: Any, star: float, steps: int, flagged: int) -> tuple[str, flo
     return "wrong_value", rel, frozen
 
 
+def _check_run(
+    t: int, eta0: float, steps: int, mask: str, schedule: str, clip: float
+) -> tuple[int, float]:
+    """Validate :func:`masked_run`'s arguments; the horizon and eta0 as used."""
+    ti = validate_horizon(t, objective="log")
+    e0 = float(validate_eta(eta0))
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ArgumentError("steps", steps, "must be an integer >= 1")
+    if mask not in MASKS:
+        raise UnknownOptionError("mask", mask, f"must be one of {MASKS}")
+    if schedule not in SCHEDULES:
+        raise UnknownOptionError("schedule", schedule, f"must be one of {SCHEDULES}")
+    if not (isinstance(clip, (int, float)) and not isinstance(clip, bool) and clip > 0):
+        raise ArgumentError("clip", clip, "must be a number > 0")
+    return ti, e0
+
+
+def _reference(
+    problem: Problem,
+    t: int,
+    eta0: float,
+    steps: int,
+    schedule: Schedule,
+    cache: dict[tuple[Any, ...], Any],
+) -> tuple[MetaGDTrajectory, Enclosure]:
+    """The certified-gradient run and the certified eta*(t), shared through ``cache`` by the
+    runs of one audit (they do not depend on the mask, backend or dtype)."""
+    ref_key: tuple[Any, ...] = ("reference", problem.fingerprint, t, eta0, steps, schedule)
+    if ref_key not in cache:
+        cache[ref_key] = meta_gradient_descent(
+            problem, t, eta0=eta0, steps=steps, schedule=schedule
+        )
+    star_key: tuple[Any, ...] = ("star", problem.fingerprint, t)
+    if star_key not in cache:
+        cache[star_key] = optimal_step_size(problem, t, rel_tol=STAR_REL_TOL)
+    return cache[ref_key], cache[star_key]
+
+
 def masked_run(
     problem: Problem,
     t: int,
@@ -198,16 +241,7 @@ def masked_run(
     meta-gradients rounded to float64. The verdict compares the final eta with eta*
     (:data:`SETTLE_REL`).
     """
-    ti = validate_horizon(t, objective="log")
-    e0 = float(validate_eta(eta0))
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ArgumentError("steps", steps, "must be an integer >= 1")
-    if mask not in MASKS:
-        raise UnknownOptionError("mask", mask, f"must be one of {MASKS}")
-    if schedule not in SCHEDULES:
-        raise UnknownOptionError("schedule", schedule, f"must be one of {SCHEDULES}")
-    if not (isinstance(clip, (int, float)) and not isinstance(clip, bool) and clip > 0):
-        raise ArgumentError("clip", clip, "must be a number > 0")
+    ti, e0 = _check_run(t, eta0, steps, mask, schedule, clip)
     fmt = get_format(dtype)
     raw: list[float] = []
 
@@ -219,15 +253,7 @@ def masked_run(
     source.__name__ = f"{backend}_{fmt.name}_{mask}"
     sched: Schedule = "theorem" if schedule == "theorem" else "experiment"
     run = meta_gradient_descent(problem, ti, eta0=e0, steps=steps, schedule=sched, gradient=source)
-    cache: dict[tuple[Any, ...], Any] = {} if _cache is None else _cache
-    ref_key: tuple[Any, ...] = ("reference", problem.fingerprint, ti, e0, steps, sched)
-    if ref_key not in cache:
-        cache[ref_key] = meta_gradient_descent(problem, ti, eta0=e0, steps=steps, schedule=sched)
-    ref = cache[ref_key]
-    star_key: tuple[Any, ...] = ("star", problem.fingerprint, ti)
-    if star_key not in cache:
-        cache[star_key] = optimal_step_size(problem, ti, rel_tol=STAR_REL_TOL)
-    star_enc = cache[star_key]
+    ref, star_enc = _reference(problem, ti, e0, steps, sched, {} if _cache is None else _cache)
     star = float(star_enc.mid)
     r = np.asarray(raw)
     finite = np.isfinite(r)

@@ -34,13 +34,9 @@ from numpy.typing import ArrayLike
 
 from ..problems import Problem
 from ._common import (
-    BACKENDS,
-    CLIENT_BACKENDS,
-    MODES,
-    VARIANTS,
     BackendUnavailableError,
     BackpropResult,
-    Diagnostics,
+    Request,
     UnsupportedOptionError,
     finish,
     make_request,
@@ -48,8 +44,10 @@ from ._common import (
     resolve_variant,
 )
 from .boundaries import FailurePrediction, predict_failure
+from .diagnostics import Diagnostics
 from .paper import PAPER_VARIANTS
-from .stable import Sensitivity
+from .registry import BACKENDS, CLIENT_BACKENDS, MODES, VARIANTS
+from .sensitivity_model import Sensitivity
 
 __all__ = [
     "BACKENDS",
@@ -153,6 +151,12 @@ def meta_gradient(
     if device not in (None, "cpu") and backend not in ("torch",):
         raise reject("device", device, f"backend={backend!r} runs on the CPU only")
     var = resolve_variant(backend, variant)
+    return _run(req, device, var)
+
+
+def _run(req: Request, device: str | None, variant: str | None) -> BackpropResult:
+    """Run a validated request on its backend (each framework imported on first use)."""
+    backend = req.backend
     if backend == "numpy":
         from .reference import run_numpy
 
@@ -164,7 +168,7 @@ def meta_gradient(
     if backend == "paper":
         from .paper import run_paper
 
-        return finish(req, *run_paper(req, str(var)), mode="closed_form", variant=var)
+        return finish(req, *run_paper(req, str(variant)), mode="closed_form", variant=variant)
     if backend == "torch":
         from .torch_backend import run_torch
 
@@ -172,11 +176,11 @@ def meta_gradient(
     if backend == "optax":
         from .optax_backend import run_optax
 
-        return finish(req, *run_optax(req, str(var)), variant=var)
+        return finish(req, *run_optax(req, str(variant)), variant=variant)
     if backend == "torchopt":
         from .torchopt_backend import run_torchopt
 
-        return finish(req, *run_torchopt(req, str(var)), variant=var)
+        return finish(req, *run_torchopt(req, str(variant)), variant=variant)
     if backend == "higher":
         from .higher_backend import run_higher
 
@@ -201,7 +205,7 @@ def sensitivity(
     A model for sizing tolerances, computed in float64 from the float64 eigendecomposition;
     not certified.
     """
-    from .stable import sensitivity as _sensitivity
+    from .sensitivity_model import sensitivity as _sensitivity
 
     req = make_request(
         problem,

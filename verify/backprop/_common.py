@@ -1,13 +1,25 @@
-"""Shared pieces of the float backends: result records, argument checks, problem data in a dtype.
+"""The internal interface every backend implements and shares (not public API).
 
-Nothing here imports :mod:`verify.truth` (the systems under test are independent of the oracle).
+A call of :func:`verify.backprop.meta_gradient` goes through three steps, all defined here:
+
+1. :func:`make_request` validates every argument (typed errors) into a :class:`Request`:
+   problems, the step sizes as a float64 vector, horizon, objective, the
+   :class:`~verify.floats.FloatFormat` parsed once, backend and mode;
+2. the backend's ``run_<name>(req, ...)`` computes in ``req.dt`` from :func:`problem_data`
+   (the problem rounded once to the dtype) and returns ``(value, grad, diagnostics)``: two
+   (G,) arrays of the dtype and one :class:`~verify.backprop.diagnostics.Diagnostics` per
+   step size; it refuses an unsupported combination with :func:`reject` and imports its
+   framework with :func:`optional_import`;
+3. :func:`finish` packages them into a :class:`BackpropResult` (scalar or batched).
+
+What the backends describe about themselves (names, frameworks, modes, dtypes, variants,
+required modules) is in :mod:`verify.backprop.registry`; the diagnostics tracker shared by the
+stepwise backends in :mod:`verify.backprop.diagnostics`. Nothing here imports
+:mod:`verify.truth` (the systems under test are independent of the oracle).
 """
 
 from __future__ import annotations
 
-import importlib
-import math
-import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -23,107 +35,31 @@ from ..errors import (
     UnsupportedOptionError,
 )
 from ..floats import FloatFormat, get_format
-from ..objectives import (
+from ..problems import Problem, Quadratic
+from ..validation import (
     validate_eta,
     validate_eval_problem,
     validate_horizon,
     validate_objective,
 )
-from ..problems import LeastSquares, Problem, Quadratic
+from .diagnostics import Diagnostics
+from .registry import MODES, VARIANTS, backend_info, optional_import
 
 __all__ = [
-    "BACKENDS",
-    "CLIENT_BACKENDS",
-    "MODES",
-    "REQUIRES",
-    "VARIANTS",
     "BackendUnavailableError",
     "BackpropResult",
-    "Diagnostics",
+    "Request",
     "UnsupportedOptionError",
-    "installed",
+    "as_quadratic",
+    "check_dtype",
+    "finish",
+    "make_request",
+    "optional_import",
+    "problem_data",
+    "reject",
+    "resolve_variant",
+    "validate_etas",
 ]
-
-BACKENDS: tuple[str, ...] = (
-    "numpy",
-    "torch",
-    "jax",
-    "stable",
-    "paper",
-    "optax",
-    "torchopt",
-    "higher",
-)
-MODES: tuple[str, ...] = ("reverse", "forward")
-#: The meta-learning libraries under test (optional extra ``clients``): each unrolls GD the
-#: way its documentation tells users to, with reverse-mode autodiff of the unrolled loss.
-CLIENT_BACKENDS: tuple[str, ...] = ("optax", "torchopt", "higher")
-#: The Python modules each optional backend needs (the others need nothing beyond numpy).
-REQUIRES: dict[str, tuple[str, ...]] = {
-    "torch": ("torch",),
-    "jax": ("jax",),
-    "optax": ("jax", "optax"),
-    "torchopt": ("torch", "torchopt"),
-    "higher": ("torch", "higher"),
-}
-
-
-def installed(backend: str) -> bool:
-    """Whether ``backend``'s modules are installed here (found, not imported)."""
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None for m in REQUIRES.get(backend, ()))
-
-
-#: Backends with variants, the first of each being the default.
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "paper": ("published", "sorted"),
-    "optax": ("jit", "eager"),
-    "torchopt": ("functional", "meta"),
-}
-
-
-@dataclass(frozen=True)
-class Diagnostics:
-    """What happened to the intermediates of one run (one step size).
-
-    Attributes
-    ----------
-    max_forward, min_forward : float
-        Largest finite and smallest nonzero magnitude over the entries of the forward
-        iterates w_k (``nan`` when the backend does not expose them).
-    max_adjoint, min_adjoint : float
-        The same over the adjoints bar w_k (reverse mode) or tangents dw_k/deta (forward
-        mode); for the closed-form backends, over the normalized modal terms.
-    first_overflow, first_underflow, first_nan : int or None
-        First step k at which an intermediate became +-inf; at which a vector that was
-        nonzero became exactly zero, or the loss f(w_t) rounded to zero; at which a NaN
-        appeared. The adjoint pass reports its own step index k (it runs from t down to 0).
-    loss : float
-        The evaluation loss f(w_t) as computed in the dtype (``nan`` when the backend never
-        forms it, e.g. the stable closed form).
-    """
-
-    max_forward: float
-    min_forward: float
-    max_adjoint: float
-    min_adjoint: float
-    first_overflow: int | None
-    first_underflow: int | None
-    first_nan: int | None
-    loss: float
-
-    @property
-    def failed(self) -> bool:
-        """True when any intermediate overflowed, underflowed to zero or became NaN."""
-        return (
-            self.first_overflow is not None
-            or self.first_underflow is not None
-            or self.first_nan is not None
-        )
-
-
-NO_DIAGNOSTICS = Diagnostics(math.nan, math.nan, math.nan, math.nan, None, None, None, math.nan)
 
 
 @dataclass(frozen=True)
@@ -224,7 +160,7 @@ class Request:
 def validate_etas(eta: ArrayLike) -> tuple[NDArray[np.float64], bool]:
     """Step sizes as a float64 vector (refusing values float64 cannot hold) and scalar-ness.
 
-    A scalar goes through :func:`verify.objectives.validate_eta` (so a
+    A scalar goes through :func:`verify.validation.validate_eta` (so a
     :class:`~fractions.Fraction` is accepted when float64 holds it exactly).
     """
     if isinstance(eta, bool):
@@ -269,8 +205,7 @@ def make_request(
     obj = validate_objective(objective)
     ti = validate_horizon(t, objective=obj)
     validate_eval_problem(problem, eval_problem)
-    if backend not in BACKENDS:
-        raise UnknownOptionError("backend", backend, f"must be one of {BACKENDS}")
+    backend_info(backend)
     if mode not in MODES:
         raise UnknownOptionError("mode", mode, f"must be one of {MODES}")
     fmt = get_format(dtype)
@@ -278,18 +213,10 @@ def make_request(
     return Request(problem, eval_problem, etas, scalar, ti, obj, fmt, backend, mode)
 
 
-_QUADRATICS: weakref.WeakKeyDictionary[LeastSquares, Quadratic] = weakref.WeakKeyDictionary()
-
-
 def as_quadratic(problem: Problem) -> Quadratic:
-    """The float64 quadratic of a problem (least squares: rounded once, memoized per problem)."""
-    if isinstance(problem, Quadratic):
-        return problem
-    q = _QUADRATICS.get(problem)
-    if q is None:
-        q = problem.as_quadratic()
-        _QUADRATICS[problem] = q
-    return q
+    """The float64 quadratic of a problem (least squares: rounded once, kept on the problem
+    under ``problems:quadratic``, see :mod:`verify.problems`)."""
+    return problem if isinstance(problem, Quadratic) else problem.as_quadratic()
 
 
 def problem_data(problem: Problem, dt: np.dtype[Any]) -> tuple[Any, Any, Any, Any]:
@@ -353,27 +280,6 @@ def finish(
         req.eval_problem,
         variant,
     )
-
-
-def optional_import(module: str, backend: str, name: str, extra: str | None = None) -> Any:
-    """Import an optional framework for ``backend``, or raise :class:`BackendUnavailableError`
-    naming the extra that installs it (``pip install 'l2l-verify[extra]'``, default the
-    backend's name)."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise BackendUnavailableError(
-            backend, f"{name} is not installed (pip install 'l2l-verify[{extra or backend}]')"
-        ) from exc
-
-
-def importable(module: str, backend: str, name: str) -> bool:
-    """Whether :func:`optional_import` succeeds."""
-    try:
-        optional_import(module, backend, name)
-    except BackendUnavailableError:
-        return False
-    return True
 
 
 def resolve_variant(backend: str, variant: str | None) -> str | None:

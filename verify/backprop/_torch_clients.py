@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Diagnostics, Request, check_dtype, problem_data, reject
-from .reference import _Tracker, diagnostics_from
-from .torch_backend import _TORCH_DTYPES, _to_numpy, _torch
+from ._common import Request, check_dtype, problem_data, reject
+from ._torch_common import to_numpy, torch_dtype, torch_module
+from .diagnostics import Diagnostics, Tracker, diagnostics_from
 
 __all__ = ["Unroll", "iterate_module", "run_client"]
 
@@ -35,7 +35,7 @@ Unroll = Callable[[Any, Callable[[Any], Any], Any, int, Observe], Any]
 
 def _tensor(a: Any, tdt: Any) -> Any:
     """A CPU tensor of ``tdt`` holding ``a`` exactly (data already rounded to the dtype)."""
-    torch = _torch()
+    torch = torch_module()
     arr = np.asarray(a)
     if arr.dtype.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(dtype=tdt)
@@ -45,7 +45,7 @@ def _tensor(a: Any, tdt: Any) -> Any:
 def iterate_module(w0: Any, loss: Callable[[Any], Any]) -> Any:
     """An ``nn.Module`` whose one parameter ``w`` is the iterate (initialized to ``w0``) and
     whose ``forward()`` is the training loss at ``w`` -- the model a client optimizes."""
-    torch = _torch()
+    torch = torch_module()
 
     class Iterate(torch.nn.Module):  # type: ignore[misc, name-defined]
         def __init__(self) -> None:
@@ -66,10 +66,10 @@ def run_client(req: Request, backend: str, unroll: Unroll) -> tuple[Any, Any, li
     None promised (a system under test): the failure mechanisms of stepwise backprop
     (paper notes §4.5), with the inner gradient itself formed by autograd.
     """
-    torch = _torch()
+    torch = torch_module()
     if req.mode == "forward":
         raise reject("mode", "forward", f"backend={backend!r} runs reverse-mode autograd only")
-    tdt = getattr(torch, _TORCH_DTYPES[req.fmt.name])
+    tdt = torch_dtype(req.fmt)
     dt = req.dt
     H_, b_, c_, w0_ = problem_data(req.problem, dt)
     He_, be_, ce_, _ = problem_data(req.eval, dt)
@@ -83,16 +83,16 @@ def run_client(req: Request, backend: str, unroll: Unroll) -> tuple[Any, Any, li
     values, grads, diags = [], [], []
     for eta in req.etas.astype(dt):
         lr = _tensor(np.asarray(eta, dtype=dt), tdt).requires_grad_(True)
-        fwd = _Tracker(1)
-        adj = _Tracker(1)
+        fwd = Tracker(1)
+        adj = Tracker(1)
         adj_seen: dict[int, Any] = {}
 
-        def observe(k: int, w: Any, fwd: _Tracker = fwd, seen: dict[int, Any] = adj_seen) -> None:
-            fwd.see(k, _to_numpy(w, dt)[None, :])
+        def observe(k: int, w: Any, fwd: Tracker = fwd, seen: dict[int, Any] = adj_seen) -> None:
+            fwd.see(k, to_numpy(w, dt)[None, :])
             if w.requires_grad:
 
                 def grab(adjoint: Any) -> None:
-                    seen[k] = _to_numpy(adjoint, dt)[None, :]
+                    seen[k] = to_numpy(adjoint, dt)[None, :]
 
                 w.register_hook(grab)
 
@@ -108,13 +108,13 @@ def run_client(req: Request, backend: str, unroll: Unroll) -> tuple[Any, Any, li
             g = torch.zeros_like(lr)
         if F.dtype != tdt or g.dtype != tdt:  # pragma: no cover - would be a client's upcast
             raise AssertionError(f"{backend} returned {F.dtype}/{g.dtype}, expected {tdt}")
-        values.append(_to_numpy(F, dt))
-        grads.append(_to_numpy(g, dt))
+        values.append(to_numpy(F, dt))
+        grads.append(to_numpy(g, dt))
         for k in sorted(adj_seen, reverse=True):
             adj.see(k, adj_seen[k])
         fwd.flush()
         adj.flush()
-        f_np = np.asarray([_to_numpy(f, dt)], dtype=np.float64)
+        f_np = np.asarray([to_numpy(f, dt)], dtype=np.float64)
         diags.extend(diagnostics_from(fwd, adj, f_np, t))
     value = np.asarray(values)
     grad = np.asarray(grads)

@@ -29,7 +29,7 @@ from numpy.typing import ArrayLike
 from ..floats import get_format
 from ..problems import Problem
 from ._common import make_request, reject
-from .stable import _log_abs, _reference, _sum_rel, _terms
+from .modal import largest_term, log_abs, modal_terms, sum_relative
 
 __all__ = ["MARGIN_NATS", "FailurePrediction", "Verdict", "predict_failure"]
 
@@ -128,10 +128,10 @@ def predict_failure(
     ln_min_normal = fmt.emin * math.log(2.0)
     out: list[FailurePrediction] = []
     with np.errstate(all="ignore"):
-        T = _terms(req, dt)
-        kref, mref = _reference(T, T.den)
-        D = _sum_rel(T, T.den, kref, mref)
-        ln_f = kref * T.lrho + _log_abs(mref) + np.log(D)
+        T = modal_terms(req, dt)
+        kref, mref = largest_term(T, T.den)
+        D = sum_relative(T, T.den, kref, mref)
+        ln_f = kref * T.lrho + log_abs(mref) + np.log(D)
         lw = np.logaddexp(
             math.log(T.wstar_norm) if T.wstar_norm > 0 else -np.inf,
             req.t * T.lrho + np.log(T.znorm),

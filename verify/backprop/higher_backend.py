@@ -25,20 +25,16 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ._common import Diagnostics, Request, importable, optional_import
+from ._common import Request, optional_import
 from ._torch_clients import iterate_module, run_client
+from .diagnostics import Diagnostics
 
-__all__ = ["higher_available", "run_higher"]
+__all__ = ["run_higher"]
 
 
 def _higher() -> Any:
-    optional_import("torch", "higher", "PyTorch", extra="clients")
-    return optional_import("higher", "higher", "higher", extra="clients")
-
-
-def higher_available() -> bool:
-    """Whether ``backend="higher"`` can run (torch and higher importable)."""
-    return importable("torch", "higher", "PyTorch") and importable("higher", "higher", "higher")
+    optional_import("torch", "higher", "PyTorch")
+    return optional_import("higher", "higher", "higher")
 
 
 def run_higher(req: Request) -> tuple[Any, Any, list[Diagnostics]]:

@@ -20,18 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Diagnostics, Request, importable, optional_import, problem_data, reject
+from ._common import Request, optional_import, problem_data, reject
+from .diagnostics import Diagnostics
 
-__all__ = ["jax_available", "run_jax"]
+__all__ = ["run_jax"]
 
 
 def _jax() -> Any:
     return optional_import("jax", "jax", "JAX")
-
-
-def jax_available() -> bool:
-    """Whether ``backend="jax"`` can run (JAX importable)."""
-    return importable("jax", "jax", "JAX")
 
 
 @functools.lru_cache(maxsize=64)

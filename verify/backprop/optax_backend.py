@@ -43,31 +43,18 @@ from typing import Any
 
 import numpy as np
 
-from ._common import (
-    VARIANTS,
-    Diagnostics,
-    Request,
-    check_dtype,
-    importable,
-    optional_import,
-    problem_data,
-    reject,
-)
-from .reference import _Tracker, diagnostics_from
+from ._common import Request, check_dtype, optional_import, problem_data, reject
+from .diagnostics import Diagnostics, Tracker, diagnostics_from
+from .registry import VARIANTS
 
-__all__ = ["OPTAX_VARIANTS", "optax_available", "run_optax"]
+__all__ = ["OPTAX_VARIANTS", "run_optax"]
 
 OPTAX_VARIANTS: tuple[str, ...] = VARIANTS["optax"]
 
 
 def _optax() -> Any:
-    optional_import("jax", "optax", "JAX", extra="clients")
-    return optional_import("optax", "optax", "optax", extra="clients")
-
-
-def optax_available() -> bool:
-    """Whether ``backend="optax"`` can run (JAX and optax importable)."""
-    return importable("jax", "optax", "JAX") and importable("optax", "optax", "optax")
+    optional_import("jax", "optax", "JAX")
+    return optional_import("optax", "optax", "optax")
 
 
 @functools.lru_cache(maxsize=64)
@@ -128,14 +115,14 @@ def run_optax(req: Request, variant: str) -> tuple[Any, Any, list[Diagnostics]]:
             (F, (f, ws)), g = fn(jnp.asarray(eta, dtype=jd), *args)
             values.append(np.asarray(F))
             grads.append(np.asarray(g))
-            fwd = _Tracker(1)
+            fwd = Tracker(1)
             fwd.see(0, w0_[None, :])
             traj = np.asarray(ws)
             for k in range(t):
                 fwd.see(k + 1, traj[k : k + 1])
             fwd.flush()
             f_np = np.asarray([np.asarray(f).astype(np.float64)])
-            (d,) = diagnostics_from(fwd, _Tracker(1), f_np, t)
+            (d,) = diagnostics_from(fwd, Tracker(1), f_np, t)
             diags.append(dataclasses.replace(d, max_adjoint=math.nan, min_adjoint=math.nan))
     value = np.asarray(values)
     grad = np.asarray(grads)

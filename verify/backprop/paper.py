@@ -27,20 +27,14 @@ from typing import Any
 
 import numpy as np
 
-from ._common import (
-    NO_DIAGNOSTICS,
-    VARIANTS,
-    Diagnostics,
-    Request,
-    check_dtype,
-    problem_data,
-    reject,
-)
+from ._common import Request, check_dtype, problem_data, reject
+from .diagnostics import NO_DIAGNOSTICS, Diagnostics
+from .registry import backend_info
 
 __all__ = ["PAPER_VARIANTS", "run_paper"]
 
-PAPER_VARIANTS: tuple[str, ...] = VARIANTS["paper"]
-PAPER_DTYPES: tuple[str, ...] = ("float32", "float64")
+PAPER_VARIANTS: tuple[str, ...] = backend_info("paper").variants
+PAPER_DTYPES: tuple[str, ...] = backend_info("paper").dtypes
 
 
 def _scale(eta: Any, lam: Any, variant: str, dt: np.dtype[Any]) -> Any:

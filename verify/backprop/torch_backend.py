@@ -16,42 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ._common import (
-    BackendUnavailableError,
-    Diagnostics,
-    Request,
-    importable,
-    optional_import,
-    reject,
-)
-from .reference import _Tracker, diagnostics_from
+from ._common import BackendUnavailableError, Request, problem_data, reject
+from ._torch_common import to_numpy, torch_dtype, torch_module
+from .diagnostics import Diagnostics, Tracker, diagnostics_from
 
-__all__ = ["run_torch", "torch_available"]
-
-_TORCH_DTYPES = {
-    "float16": "float16",
-    "bfloat16": "bfloat16",
-    "float32": "float32",
-    "float64": "float64",
-}
-
-
-def _torch() -> Any:
-    return optional_import("torch", "torch", "PyTorch")
-
-
-def torch_available() -> bool:
-    """Whether ``backend="torch"`` can run (PyTorch importable)."""
-    return importable("torch", "torch", "PyTorch")
-
-
-def _to_numpy(x: Any, dt: np.dtype[Any]) -> Any:
-    """A detached CPU copy in the numpy dtype ``dt`` (bit-exact, bfloat16 via float32)."""
-    torch = _torch()
-    y = x.detach().to("cpu")
-    if y.dtype == torch.bfloat16:
-        return y.to(torch.float32).numpy().astype(dt)
-    return y.numpy()
+__all__ = ["run_torch"]
 
 
 def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnostics]]:
@@ -62,8 +31,8 @@ def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnost
     None promised (a system under test); same failure mechanisms as the numpy reference
     (paper notes §4.5).
     """
-    torch = _torch()
-    tdt = getattr(torch, _TORCH_DTYPES[req.fmt.name])
+    torch = torch_module()
+    tdt = torch_dtype(req.fmt)
     dev_name = "cpu" if device is None else device
     try:
         dev = torch.device(dev_name)
@@ -75,8 +44,6 @@ def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnost
     if req.mode == "forward":
         raise reject("mode", "forward", "backend='torch' runs reverse-mode autograd only")
     dt = req.dt
-    from ._common import problem_data
-
     G = req.etas.shape[0]
     t = req.t
 
@@ -93,37 +60,37 @@ def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnost
     He, be, ce = tens(He_), tens(be_), tens(ce_)
     homogeneous = not np.any(b_)
     eta = tens(req.etas.astype(dt).reshape(G, 1)).requires_grad_(True)
-    fwd = _Tracker(G)
-    adj = _Tracker(G)
+    fwd = Tracker(G)
+    adj = Tracker(G)
     adj_seen: dict[int, Any] = {}
 
     def hook(k: int) -> Any:
         def grab(grad: Any) -> None:
-            adj_seen[k] = _to_numpy(grad, dt)
+            adj_seen[k] = to_numpy(grad, dt)
 
         return grab
 
     W = w0.unsqueeze(0).expand(G, -1)
-    fwd.see(0, _to_numpy(W, dt))
+    fwd.see(0, to_numpy(W, dt))
     iterates = []
     for k in range(1, t + 1):
         g = W @ H if homogeneous else W @ H - b
         W = W - eta * g
         if W.requires_grad:
             W.register_hook(hook(k))
-        fwd.see(k, _to_numpy(W, dt))
+        fwd.see(k, to_numpy(W, dt))
         iterates.append(W)
     HW = W @ He
     f = (W * HW).sum(dim=1) * 0.5 - (W * be).sum(dim=1) + ce
     F = torch.log(f) / t if req.objective == "log" else f
     F.sum().backward()
-    grad = _to_numpy(eta.grad.reshape(G), dt)
-    value = _to_numpy(F, dt)
+    grad = to_numpy(eta.grad.reshape(G), dt)
+    value = to_numpy(F, dt)
     for k in range(t, 0, -1):
         if k in adj_seen:
             adj.see(k, adj_seen[k])
     fwd.flush()
     adj.flush()
-    f_np = _to_numpy(f, dt).astype(np.float64)
+    f_np = to_numpy(f, dt).astype(np.float64)
     diags = diagnostics_from(fwd, adj, f_np, t)
     return value, grad, diags

@@ -34,22 +34,16 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ._common import Diagnostics, Request, importable, optional_import
+from ._common import Request, optional_import
 from ._torch_clients import iterate_module, run_client
+from .diagnostics import Diagnostics
 
-__all__ = ["run_torchopt", "torchopt_available"]
+__all__ = ["run_torchopt"]
 
 
 def _torchopt() -> Any:
-    optional_import("torch", "torchopt", "PyTorch", extra="clients")
-    return optional_import("torchopt", "torchopt", "torchopt", extra="clients")
-
-
-def torchopt_available() -> bool:
-    """Whether ``backend="torchopt"`` can run (torch and torchopt importable)."""
-    return importable("torch", "torchopt", "PyTorch") and importable(
-        "torchopt", "torchopt", "torchopt"
-    )
+    optional_import("torch", "torchopt", "PyTorch")
+    return optional_import("torchopt", "torchopt", "torchopt")
 
 
 def _functional(torchopt: Any) -> Any:

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from ..claims import Claim, proportion_interval
+from ..floats import json_ready
 from . import THREADS_ENV, torch_threads
+from .meta import stderr_progress as _say
 
 __all__ = [
     "EXPLOSION_HORIZONS",
@@ -58,8 +60,6 @@ FD_HORIZONS: dict[str, tuple[int, ...]] = {
 
 #: Growth factor (max/min norm over the horizons) above which a norm "explodes or vanishes".
 GROWTH_FACTOR = 100.0
-#: Seeds (with both optimizers trained) that the quick-budget test needs to say anything.
-MIN_SEEDS = 2
 #: Two-sided confidence of the TbT/TbV verdicts (the report's, verify.claims).
 CONFIDENCE = 0.99
 #: The paper's statements per setting (qualitative, §5.3 / Figs. 5-7).
@@ -162,34 +162,10 @@ def render_only(out: Path) -> dict[str, Any]:
     data["verdicts"] = verdicts(data)
     (out / "figures").mkdir(parents=True, exist_ok=True)
     _figures(data, out / "figures")
-    (out / "data.json").write_text(json.dumps(_clean(data), sort_keys=True, indent=1) + "\n")
+    (out / "data.json").write_text(json.dumps(json_ready(data), sort_keys=True, indent=1) + "\n")
     (out / "summary.md").write_text(_summary(data))
     _say(f"learned-optimizer: re-rendered {out} from data.json")
     return data
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _clean(obj: Any) -> Any:
-    """JSON-ready: numpy to Python, non-finite floats to strings."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if isinstance(obj, (np.floating, float)):
-        x = float(obj)
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        return x
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def build(
@@ -261,7 +237,7 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     (out / "figures").mkdir(exist_ok=True)
     _figures(data, out / "figures")
-    (out / "data.json").write_text(json.dumps(_clean(data), sort_keys=True, indent=1) + "\n")
+    (out / "data.json").write_text(json.dumps(json_ready(data), sort_keys=True, indent=1) + "\n")
     (out / "summary.md").write_text(_summary(data))
     walls["total_s"] = time.perf_counter() - t0
     prov = {
@@ -278,7 +254,9 @@ def build(
         "torch_threads": torch.get_num_threads(),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
-    (out / "provenance.json").write_text(json.dumps(_clean(prov), sort_keys=True, indent=1) + "\n")
+    (out / "provenance.json").write_text(
+        json.dumps(json_ready(prov), sort_keys=True, indent=1) + "\n"
+    )
     _say(f"learned-optimizer: wrote {out} in {walls['total_s']:.0f} s")
     return data
 
@@ -308,17 +286,9 @@ def _budget_deviations(data: dict[str, Any]) -> tuple[str, ...]:
     cfg = PRESETS[data["preset"]]
     m, paper = cfg.meta, PRESETS["paper"].meta
 
-    def steps(c: Any) -> float:
-        return float(
-            c.n_problems
-            * c.meta_iters
-            * (c.unrolls_base + c.unrolls_exp_mean)
-            * (c.length_base + c.length_exp_mean)
-        )
-
     out = [
-        f"meta-training about {steps(m):,.0f} inner steps per optimizer (authors: about "
-        f"{steps(paper):,.0f})",
+        f"meta-training about {_inner_steps(m):,.0f} inner steps per optimizer (authors: about "
+        f"{_inner_steps(paper):,.0f})",
         f"unrolls of {m.length_base} + Exp({m.length_exp_mean:g}) steps (authors: "
         f"{paper.length_base} + Exp({paper.length_exp_mean:g}))",
         f"{cfg.test_steps} test steps (authors: 4000)",
@@ -437,16 +407,33 @@ def _fmt(x: float) -> str:
 
 
 def _summary(data: dict[str, Any]) -> str:
-    from .data import SAMPLE_SIZES
+    """summary.md: setup, deviations, the explosion tables and the TbT/TbV tables."""
+    lines = _setup_lines(data)
+    lines += [f"{i}. {d}" for i, d in enumerate(_deviations(data), 1)]
+    lines += _explosion_lines(data)
+    lines += _tbt_tbv_lines(data)
+    return "\n".join(lines)
+
+
+def _inner_steps(c: Any) -> float:
+    """Expected inner steps of meta-training per optimizer under a :class:`MetaTrainConfig`."""
+    return float(
+        c.n_problems
+        * c.meta_iters
+        * (c.unrolls_base + c.unrolls_exp_mean)
+        * (c.length_base + c.length_exp_mean)
+    )
+
+
+def _setup_lines(data: dict[str, Any]) -> list[str]:
+    """The heading, the command that reproduces the run, and the setup."""
     from .experiment import PRESETS
 
     ds = data["dataset"]
     preset = data["preset"]
     cfg = PRESETS[preset]
     m = cfg.meta
-    paper = PRESETS["paper"].meta
-    v = data["verdicts"]
-    lines = [
+    return [
         "## Learned optimizer: explosion and TbT vs TbV beyond the step size (paper §5.3)",
         "",
         f"Reproduce: `l2l-verify learned-optimizer --preset {preset} --seed {data['seed']}`"
@@ -476,6 +463,17 @@ def _summary(data: dict[str, Any]) -> str:
         "### Deviations from the paper",
         "",
     ]
+
+
+def _deviations(data: dict[str, Any]) -> list[str]:
+    """The numbered deviations from the paper (data, budget, settings, noise, measurement)."""
+    from .data import SAMPLE_SIZES
+    from .experiment import PRESETS
+
+    ds = data["dataset"]
+    cfg = PRESETS[data["preset"]]
+    m = cfg.meta
+    paper = PRESETS["paper"].meta
     devs = []
     if ds["name"] == "digits":
         s = SAMPLE_SIZES["digits"]
@@ -489,23 +487,16 @@ def _summary(data: dict[str, Any]) -> str:
             f"({s.all_train}+{s.all_valid} for 50 000+10 000).",
         ]
 
-    def budget(c: Any) -> float:
-        return float(
-            c.n_problems
-            * c.meta_iters
-            * (c.unrolls_base + c.unrolls_exp_mean)
-            * (c.length_base + c.length_exp_mean)
-        )
-
-    if budget(m) != budget(paper) or m.learning_rate != paper.learning_rate:
+    ours, theirs = _inner_steps(m), _inner_steps(paper)
+    if ours != theirs or m.learning_rate != paper.learning_rate:
         lr_note = (
             f"; meta learning rate {m.learning_rate:g} instead of 1e-2 (to learn in fewer updates)"
             if m.learning_rate != paper.learning_rate
             else ""
         )
         devs.append(
-            f"Meta-training budget: about {budget(m):,.0f} inner steps per optimizer (expected "
-            f"value) instead of the authors' about {budget(paper):,.0f}"
+            f"Meta-training budget: about {ours:,.0f} inner steps per optimizer (expected "
+            f"value) instead of the authors' about {theirs:,.0f}"
             + lr_note
             + f". Testing uses {cfg.test_steps} inner steps instead of 4000 (kept near the "
             "meta-training horizon per problem)."
@@ -521,11 +512,13 @@ def _summary(data: dict[str, Any]) -> str:
         "Explosion measurement: exact (second-order) meta-gradients of one unroll from a fresh "
         "inner initialization; the paper gives no such measurement for the NN optimizer.",
     ]
-    lines += [f"{i}. {d}" for i, d in enumerate(devs, 1)]
+    return devs
 
-    # explosion
+
+def _explosion_lines(data: dict[str, Any]) -> list[str]:
+    """The meta-gradient norm tables per operating point and the explosion verdicts."""
     expl = data["explosion"]
-    lines += [
+    lines = [
         "",
         "### Meta-gradient norm vs unroll length",
         "",
@@ -574,7 +567,7 @@ def _summary(data: dict[str, Any]) -> str:
             f"(float32 amplification x u64) at most {_fmt(heur)}.",
             "",
         ]
-    ve = v["explosion"]
+    ve = data["verdicts"]["explosion"]
     lines += ["Verdicts:", ""]
     for label, g in ve["per_point"].items():
         lines.append(
@@ -597,8 +590,12 @@ def _summary(data: dict[str, Any]) -> str:
         "",
     ]
 
-    # TbT vs TbV
-    lines += ["### Train-by-train vs train-by-validation", ""]
+    return lines
+
+
+def _tbt_tbv_lines(data: dict[str, Any]) -> list[str]:
+    """The TbT/TbV tables per setting, each with its verdict."""
+    lines = ["### Train-by-train vs train-by-validation", ""]
     tt = data["tbt_tbv"]
     for setting, block in tt["settings"].items():
         lines += [
@@ -628,7 +625,7 @@ def _summary(data: dict[str, Any]) -> str:
                 f"| {name} | {ms('train_acc')} | {ms('test_acc')} | {ms('test_loss')} | "
                 f"{ms('noisy_test_acc')} | {meta_cell} |"
             )
-        vt = v["tbt_vs_tbv"][setting]
+        vt = data["verdicts"]["tbt_vs_tbv"][setting]
         c = vt["claim"]
         iv = c["interval"]
         lines += [
@@ -656,7 +653,7 @@ def _summary(data: dict[str, Any]) -> str:
         "`verify.learned.cli.verdicts`.",
         "",
     ]
-    return "\n".join(lines)
+    return lines
 
 
 def _figures(data: dict[str, Any], folder: Path) -> None:

@@ -21,20 +21,21 @@ torch); results do not depend on ``jobs``.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
 
 from ..errors import ArgumentError, UnknownOptionError
+from ..floats import json_ready
+from ..progress import progress
 from . import torch_threads
 from .data import LABEL_NOISE, Dataset, add_label_noise, sample_sizes
 from .inner import MLPLayout, batch_indices, init_params
-from .meta import MetaObjective, MetaTrainConfig, MetaTrainResult, meta_train
+from .meta import MetaObjective, MetaTrainConfig, MetaTrainResult, meta_train, stderr_progress
 
 __all__ = [
     "PRESETS",
@@ -312,10 +313,14 @@ def tune_sgd(
     return best, scores
 
 
+#: A meta-trained optimizer or a test run: (setting, method name, meta-training replicate).
+_Key = tuple[str, str, int]
+#: The arguments of one test run (:func:`evaluate_method`).
+_EvalArgs = tuple[Dataset, int, float, int, list[int], int, np.ndarray | None, float | None]
+
+
 def _meta_job(args: tuple[Dataset, MethodSpec, float, MetaTrainConfig, int]) -> MetaTrainResult:
     import torch
-
-    from .meta import stderr_progress
 
     torch.set_num_threads(torch_threads())
     dataset, spec, noise, cfg, seed = args
@@ -329,9 +334,7 @@ def _meta_job(args: tuple[Dataset, MethodSpec, float, MetaTrainConfig, int]) -> 
     return res
 
 
-def _eval_job(
-    args: tuple[Dataset, int, float, int, list[int], int, np.ndarray | None, float | None],
-) -> dict[str, list[float]]:
+def _eval_job(args: _EvalArgs) -> dict[str, list[float]]:
     dataset, n, noise, steps, marks, seed, theta, eta = args
     return evaluate_method(dataset, n, noise, steps, marks, seed, theta=theta, sgd_eta=eta)
 
@@ -349,14 +352,56 @@ def run_experiment(
     Keys: ``config``, ``checkpoints``, and ``settings[name]`` with, per method, the per-seed
     curves (mean over test runs) and final-checkpoint summaries (mean, std over seeds).
     """
-    say = progress or (lambda m: print(m, file=sys.stderr, flush=True))
+    say = progress or stderr_progress
     marks = _checkpoints(config.test_steps, config.checkpoints)
     result: dict[str, Any] = {
-        "config": _jsonable(asdict(config)),
+        "config": json_ready(asdict(config)),
         "checkpoints": marks,
         "settings": {},
     }
-    meta_jobs: list[tuple[str, str, int]] = []
+    trained = _meta_train_all(dataset, config, seed, jobs, say)
+    tests = _test_all(dataset, config, seed, marks, trained, jobs, say)
+    for setting in config.settings:
+        result["settings"][setting] = _setting_block(setting, dataset, config, trained, tests)
+    result["_thetas"] = {f"{k[0]}/{k[1]}/{k[2]}": v.theta for k, v in trained.items()}
+    return result
+
+
+@dataclass(frozen=True)
+class _TestRuns:
+    """Every test run's curves (with its key, in order) and the SGD tuning per setting."""
+
+    keys: list[_Key]
+    curves: list[dict[str, list[float]]]
+    sgd: dict[str, dict[str, Any]]
+
+
+def _pool_map(fn: Callable[[Any], Any], args: list[Any], jobs: int, desc: str) -> list[Any]:
+    """``[fn(a) for a in args]``, in ``jobs`` spawned worker processes when ``jobs > 1``, with
+    a progress bar (:func:`verify.progress.progress`) counting the finished calls."""
+    out: list[Any] = []
+    with progress(len(args), desc) as bar:
+        if jobs > 1:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                for res in pool.map(fn, args):
+                    out.append(res)
+                    bar(len(out))
+        else:
+            for a in args:
+                out.append(fn(a))
+                bar(len(out))
+    return out
+
+
+def _meta_train_all(
+    dataset: Dataset,
+    config: ExperimentConfig,
+    seed: int,
+    jobs: int,
+    say: Callable[[str], None],
+) -> dict[_Key, MetaTrainResult]:
+    """Meta-train every learned method of every setting, ``n_seeds`` replicates each."""
+    meta_jobs: list[_Key] = []
     job_args = []
     for setting in config.settings:
         _, noise = SETTINGS[setting]
@@ -367,20 +412,22 @@ def run_experiment(
                 meta_jobs.append((setting, spec.name, s))
                 job_args.append((dataset, spec, noise, config.meta, seed + 1000 * s))
     say(f"learned-optimizer: {len(job_args)} meta-training jobs on {jobs} worker(s)")
-    trained: dict[tuple[str, str, int], MetaTrainResult] = {}
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            for key, res in zip(meta_jobs, pool.map(_meta_job, job_args), strict=True):
-                trained[key] = res
-    else:
-        for key, a in zip(meta_jobs, job_args, strict=True):
-            trained[key] = _meta_job(a)
+    results = _pool_map(_meta_job, job_args, jobs, "meta-training")
+    return dict(zip(meta_jobs, results, strict=True))
 
-    # SGD tuning and the evaluations (cheap compared with meta-training)
-    eval_keys: list[tuple[str, str, int]] = []
-    eval_args: list[
-        tuple[Dataset, int, float, int, list[int], int, np.ndarray | None, float | None]
-    ] = []
+
+def _test_all(
+    dataset: Dataset,
+    config: ExperimentConfig,
+    seed: int,
+    marks: list[int],
+    trained: dict[_Key, MetaTrainResult],
+    jobs: int,
+    say: Callable[[str], None],
+) -> _TestRuns:
+    """Tune the SGD baseline, then test every method (cheap compared with meta-training)."""
+    eval_keys: list[_Key] = []
+    eval_args: list[_EvalArgs] = []
     sgd_info: dict[str, dict[str, Any]] = {}
     for setting in config.settings:
         _, noise = SETTINGS[setting]
@@ -406,82 +453,68 @@ def run_experiment(
             for s, th in enumerate(theta_list):
                 for r in range(config.test_runs):
                     eval_keys.append((setting, spec.name, s))
+                    run_seed = seed + 1000 * s + 7919 * (r + 1)
                     eval_args.append(
-                        (
-                            dataset,
-                            n_test,
-                            noise,
-                            config.test_steps,
-                            marks,
-                            seed + 1000 * s + 7919 * (r + 1),
-                            th,
-                            eta,
-                        )
+                        (dataset, n_test, noise, config.test_steps, marks, run_seed, th, eta)
                     )
     say(f"evaluating: {len(eval_args)} test runs of {config.test_steps} inner steps")
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            curves = list(pool.map(_eval_job, eval_args))
-    else:
-        curves = [_eval_job(a) for a in eval_args]
+    return _TestRuns(eval_keys, _pool_map(_eval_job, eval_args, jobs, "testing"), sgd_info)
 
-    for setting in config.settings:
-        _, noise = SETTINGS[setting]
-        block: dict[str, Any] = {
-            "noise": noise,
-            "test_train_size": test_size(setting, dataset),
-            "methods": {},
+
+def _setting_block(
+    setting: str,
+    dataset: Dataset,
+    config: ExperimentConfig,
+    trained: dict[_Key, MetaTrainResult],
+    tests: _TestRuns,
+) -> dict[str, Any]:
+    """One setting's data: per method the per-seed curves, final summaries, meta-training."""
+    _, noise = SETTINGS[setting]
+    block: dict[str, Any] = {
+        "noise": noise,
+        "test_train_size": test_size(setting, dataset),
+        "methods": {},
+    }
+    if setting in tests.sgd:
+        block["sgd_tuning"] = tests.sgd[setting]
+    for spec in methods_for(setting, dataset):
+        per_seed: list[dict[str, list[float]]] = []
+        for s in range(config.n_seeds):
+            runs = [
+                c
+                for k, c in zip(tests.keys, tests.curves, strict=True)
+                if k == (setting, spec.name, s)
+            ]
+            per_seed.append({m: list(np.mean([r[m] for r in runs], axis=0)) for m in runs[0]})
+        final = {
+            m: {
+                "mean": float(np.mean([p[m][-1] for p in per_seed])),
+                "std": float(np.std([p[m][-1] for p in per_seed])),
+                "per_seed": [float(p[m][-1]) for p in per_seed],
+            }
+            for m in per_seed[0]
         }
-        if setting in sgd_info:
-            block["sgd_tuning"] = sgd_info[setting]
-        for spec in methods_for(setting, dataset):
-            per_seed: list[dict[str, list[float]]] = []
-            for s in range(config.n_seeds):
-                runs = [
-                    c
-                    for k, c in zip(eval_keys, curves, strict=True)
-                    if k == (setting, spec.name, s)
-                ]
-                per_seed.append({m: list(np.mean([r[m] for r in runs], axis=0)) for m in runs[0]})
-            final = {
-                m: {
-                    "mean": float(np.mean([p[m][-1] for p in per_seed])),
-                    "std": float(np.std([p[m][-1] for p in per_seed])),
-                    "per_seed": [float(p[m][-1]) for p in per_seed],
-                }
-                for m in per_seed[0]
-            }
-            entry: dict[str, Any] = {
-                "n_train": spec.n_train,
-                "n_valid": spec.n_valid,
-                "curves": per_seed,
-                "final": final,
-            }
-            if spec.objective is not None:
-                mt = [trained[(setting, spec.name, s)] for s in range(config.n_seeds)]
-                entry["meta_training"] = {
-                    "objective": spec.objective.name,
-                    "updates": [r.n_updates for r in mt],
-                    "inner_steps": [r.n_inner_steps for r in mt],
-                    "nonfinite_meta_gradients": [r.n_nonfinite_grads for r in mt],
-                    "inner_resets": [r.n_inner_resets for r in mt],
-                    "first_meta_loss": [r.meta_losses[0] for r in mt],
-                    "last_meta_loss": [float(np.mean(r.meta_losses[-5:])) for r in mt],
-                }
-            block["methods"][spec.name] = entry
-        result["settings"][setting] = block
-    result["_thetas"] = {f"{k[0]}/{k[1]}/{k[2]}": v.theta for k, v in trained.items()}
-    return result
+        entry: dict[str, Any] = {
+            "n_train": spec.n_train,
+            "n_valid": spec.n_valid,
+            "curves": per_seed,
+            "final": final,
+        }
+        if spec.objective is not None:
+            mt = [trained[(setting, spec.name, s)] for s in range(config.n_seeds)]
+            entry["meta_training"] = _meta_training_summary(spec.objective.name, mt)
+        block["methods"][spec.name] = entry
+    return block
 
 
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
-def with_meta(config: ExperimentConfig, **changes: Any) -> ExperimentConfig:
-    """``config`` with fields of its :class:`MetaTrainConfig` replaced."""
-    return replace(config, meta=replace(config.meta, **changes))
+def _meta_training_summary(objective: str, mt: list[MetaTrainResult]) -> dict[str, Any]:
+    """Per-seed counters and meta-losses of one method's meta-training runs."""
+    return {
+        "objective": objective,
+        "updates": [r.n_updates for r in mt],
+        "inner_steps": [r.n_inner_steps for r in mt],
+        "nonfinite_meta_gradients": [r.n_nonfinite_grads for r in mt],
+        "inner_resets": [r.n_inner_resets for r in mt],
+        "first_meta_loss": [r.meta_losses[0] for r in mt],
+        "last_meta_loss": [float(np.mean(r.meta_losses[-5:])) for r in mt],
+    }

@@ -28,7 +28,6 @@ Torch is imported inside functions only.
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,7 @@ from ..errors import ArgumentError
 from . import torch_threads
 from .data import Dataset
 from .inner import MLPLayout, batch_indices, init_params, loss
-from .meta import make_task, objective_value
+from .meta import make_task, objective_value, stderr_progress
 from .optimizer import N_FEATURES, STEP_SCALE, init_state, opt_step
 
 __all__ = [
@@ -264,7 +263,7 @@ def run_explosion(
     error, error in units of u, cosine and tolerance; and the finite-difference checks of the
     float64 reference at ``fd_horizons``.
     """
-    say = progress or (lambda m: print(m, file=sys.stderr, flush=True))
+    say = progress or stderr_progress
     hs = sorted(set(int(h) for h in horizons))
     width = max(dataset.n_features, *MLPLayout(dataset.n_features).hidden, N_FEATURES)
     result: dict[str, Any] = {"horizons": hs, "width": width, "points": {}}

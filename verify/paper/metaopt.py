@@ -32,8 +32,8 @@ from ..errors import (
     NotCertifiedError,
     UnknownOptionError,
 )
-from ..objectives import validate_eta, validate_horizon, validate_objective
 from ..problems import Problem
+from ..validation import validate_eta, validate_horizon, validate_objective
 
 __all__ = [
     "MetaGDTrajectory",

@@ -19,8 +19,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..certified.enclosure import Enclosure
-from ..objectives import validate_eta, validate_horizon
 from ..problems import Problem
+from ..validation import validate_eta, validate_horizon
 
 __all__ = [
     "corollary1_predicted_horizon",
@@ -172,23 +172,24 @@ def mode_enclosures(problem: Problem) -> list[tuple[Any, Any]]:
     Every ball contains the exact value. Raises :class:`~verify.errors.NotCertifiedError`
     when two eigenvalues are not certified distinct (then u_i is not unique).
     """
+    return problem.cached("paper.theory:modes", lambda: _mode_enclosures(problem))
+
+
+def _mode_enclosures(problem: Problem) -> list[tuple[Any, Any]]:
+    """The computation behind :func:`mode_enclosures` (not cached)."""
     from flint import arb, arb_mat, ctx
 
     from ..errors import NotCertifiedError
     from ..floats import frobenius_upper
-    from ..truth.eigen import certified_eig, exact_hessian_arb
 
-    cached = problem._cache.get("theory_modes")
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    eig = certified_eig(problem, _PREC)
+    eig = problem.certified_eig(_PREC)
     d = problem.d
     with ctx.workprec(_PREC):
         pert = (eig.kappa * eig.eps).abs_upper()
         srt = [eig.mu[i] for i in eig.order]  # ascending
         w0 = arb_mat([[float(x)] for x in problem.w0])
         w0n = frobenius_upper(w0)
-        H = exact_hessian_arb(problem, _PREC)
+        H = problem.hessian_arb(_PREC)
         out: list[tuple[Any, Any]] = []
         for pos in range(d - 1, -1, -1):
             col = eig.order[pos]
@@ -213,7 +214,6 @@ def mode_enclosures(problem: Problem) -> list[tuple[Any, Any]]:
             c = proj + arb(0, (2 * sin_bound * w0n).abs_upper())
             c2 = (c * c).union(arb(0)) if c.lower() < 0 else c * c
             out.append((mu + arb(0, pert), c2))
-    problem._cache["theory_modes"] = out
     return out
 
 

@@ -1,7 +1,8 @@
 """Figures of ``l2l-verify report`` (matplotlib, Agg backend, no timestamps in the PNGs).
 
 Plotting only: every figure is drawn from the JSON data of a report section
-(:mod:`verify.report.sections`), so a figure shows exactly the numbers in ``data.json`` and the
+(:mod:`verify.report.sections`; outcome colours from the registry
+:mod:`verify.outcomes`), so a figure shows exactly the numbers in ``data.json`` and the
 CSV files beside it.
 
 * ``regime_map_{naive,log}.png`` -- certified log10 |F'(eta)| over (eta, t) with eta = 2/L and
@@ -19,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .sections import OUTCOME_CLASSES
+from ..floats import FORMATS
+from ..outcomes import CLASS_COLORS, OUTCOME_NAMES
 
 __all__ = [
-    "CLASS_COLORS",
     "COLOR_CLIP",
     "NONFINITE_COLOR",
     "plot_backprop",
@@ -35,20 +36,16 @@ __all__ = [
 #: Each map's scale is fitted to its own data within this clip (:func:`_regime_norm`): the log
 #: map spans a few decades only (Theorem 4) and on the naive map's scale would be one colour.
 COLOR_CLIP = 40.0
-#: One colour per outcome class (colour-blind-safe where possible; failures are saturated).
-CLASS_COLORS: dict[str, str] = {
-    "accurate": "#1a9850",
-    "inaccurate": "#fee08b",
-    "silently_wrong": "#d73027",
-    "overflow": "#762a83",
-    "underflow": "#4575b4",
-    "nan": "#222222",
-}
 #: Colour of non-finite results (inf / NaN: bits of error infinite) on the bits maps.
 NONFINITE_COLOR = "#7fbfff"
-_BIT_WIDTH = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
 _DPI = 100
 _META = {"Software": None}
+
+
+def _bit_width(dtype: str) -> int:
+    """Storage width of a float format in bits: sign + exponent field + stored significand."""
+    fmt = FORMATS[dtype]
+    return fmt.precision + (2 * (fmt.emax + 1)).bit_length() - 1
 
 
 def _plt() -> Any:
@@ -200,9 +197,9 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
     x = np.array(bp["eta_times_L_over_2"])
     horizons = bp["t"]
     y = np.arange(len(horizons))
-    cmap = ListedColormap([CLASS_COLORS[c] for c in OUTCOME_CLASSES])
-    norm = BoundaryNorm(np.arange(len(OUTCOME_CLASSES) + 1) - 0.5, len(OUTCOME_CLASSES))
-    index = {c: i for i, c in enumerate(OUTCOME_CLASSES)}
+    cmap = ListedColormap([CLASS_COLORS[c] for c in OUTCOME_NAMES])
+    norm = BoundaryNorm(np.arange(len(OUTCOME_NAMES) + 1) - 0.5, len(OUTCOME_NAMES))
+    index = {c: i for i, c in enumerate(OUTCOME_NAMES)}
     written: dict[str, str] = {}
     for name in bp["backends"]:
         per_dtype = bp["maps"][name]
@@ -231,7 +228,7 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
                     bcmap = plt.get_cmap("magma_r").with_extremes(bad=NONFINITE_COLOR)
                     # colour scale: 0 .. the format's bit width (the most bits an error
                     # between two finite values of the format can have)
-                    width = _BIT_WIDTH[dt]
+                    width = _bit_width(dt)
                     mesh = ax.pcolormesh(
                         x, y, masked, shading="nearest", cmap=bcmap, vmin=0, vmax=width
                     )
@@ -240,7 +237,7 @@ def plot_backprop(bp: dict[str, Any], out: Path) -> dict[str, str]:
                     _draw_boundary(ax, bp["predicted"][dt]["boundary"], horizons, legend=k == 0)
             if kind == "outcome":
                 handles = [
-                    Patch(color=CLASS_COLORS[c], label=c.replace("_", " ")) for c in OUTCOME_CLASSES
+                    Patch(color=CLASS_COLORS[c], label=c.replace("_", " ")) for c in OUTCOME_NAMES
                 ]
                 handles += axes[0][0].get_legend_handles_labels()[0]
                 fig.legend(handles=handles, loc="center right", fontsize=9, frameon=False)

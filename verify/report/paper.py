@@ -3,15 +3,16 @@
 Every verdict shown here is a :class:`verify.claims.Claim` record from data.json: the paper's
 setting beside ours with the deviations, the number of instances, the measured interval at its
 confidence, the verdict and whether the check can fail at all (a row that cannot fail is shown
-as a consistency check). Called by :mod:`verify.report.render`, which owns the page blocks.
+as a consistency check). Called by :mod:`verify.report.content` (the page) and
+:mod:`verify.report.csvs`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from .render import _Doc
+from .doc import Doc
+from .doc import fmt as _num
 
 __all__ = [
     "CLAIM_COLUMNS",
@@ -64,14 +65,6 @@ THEOREM_COLUMNS: tuple[str, ...] = (
 _SOURCES = {"paper": "paper", "reconstruction": "our reconstruction", "finding": "our finding"}
 
 
-def _num(x: Any, fmt: str = ".4g") -> str:
-    if x is None:
-        return "-"
-    if isinstance(x, str):
-        return x
-    return format(x, fmt)
-
-
 def fmt_interval(iv: dict[str, Any] | None) -> str:
     """``estimate [low, high] (99%)`` or ``(certified)``; ``-`` for None."""
     if iv is None:
@@ -106,7 +99,7 @@ def claim_rows(claims: list[dict[str, Any]]) -> list[list[Any]]:
     ]
 
 
-def _readings(doc: _Doc, claims: list[dict[str, Any]]) -> None:
+def _readings(doc: Doc, claims: list[dict[str, Any]]) -> None:
     rows = [
         [c["claim"], r["reading"], fmt_interval(r["interval"]), r["verdict"]]
         for c in claims
@@ -116,7 +109,7 @@ def _readings(doc: _Doc, claims: list[dict[str, Any]]) -> None:
         doc.table(["claim", "reading", "interval", "verdict"], rows)
 
 
-def _settings(doc: _Doc, claims: list[dict[str, Any]]) -> None:
+def _settings(doc: Doc, claims: list[dict[str, Any]]) -> None:
     """Paper's setting, ours, and every deviation (each listed once)."""
     seen: list[str] = []
     for c in claims:
@@ -131,7 +124,7 @@ def _settings(doc: _Doc, claims: list[dict[str, Any]]) -> None:
         doc.ul(seen)
 
 
-def paper_block(doc: _Doc, pp: dict[str, Any], figs: dict[str, str]) -> None:
+def paper_block(doc: Doc, pp: dict[str, Any], figs: dict[str, str]) -> None:
     """Section 3: each figure with its claims, settings, deviations, readings and data."""
     doc.h(2, "3. Paper figures reproduced", "paper")
     doc.p(
@@ -182,7 +175,7 @@ def paper_block(doc: _Doc, pp: dict[str, Any], figs: dict[str, str]) -> None:
             )
 
 
-def _fig1_details(doc: _Doc, f: dict[str, Any]) -> None:
+def _fig1_details(doc: Doc, f: dict[str, Any]) -> None:
     doc.p(
         f"The curve: the report's instance with certified gradients, eta*(80) = "
         f"{f['eta_star']:.10g} (certified); it settles within 10% / 5% / 1% / 0.1% after "
@@ -207,7 +200,7 @@ def _fig1_details(doc: _Doc, f: dict[str, Any]) -> None:
     )
 
 
-def _ls_table(doc: _Doc, rows: list[dict[str, Any]]) -> None:
+def _ls_table(doc: Doc, rows: list[dict[str, Any]]) -> None:
     doc.table(
         [
             "sigma",
@@ -250,7 +243,7 @@ def _ls_table(doc: _Doc, rows: list[dict[str, Any]]) -> None:
     )
 
 
-def theorem_block(doc: _Doc, th: dict[str, Any]) -> None:
+def theorem_block(doc: Doc, th: dict[str, Any]) -> None:
     """Section 4: the theorem table, one claim per row."""
     doc.h(2, "4. Theorem table", "theorems")
     doc.p(

@@ -19,11 +19,14 @@ import socket
 import time
 from collections.abc import Mapping
 from fractions import Fraction
-from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import L2LError
 from .grid import build_problem, case_id
+
+if TYPE_CHECKING:
+    from ..certified.enclosure import Enclosure
+    from ..problems import Quadratic
 
 __all__ = ["FIELDS", "NONDETERMINISTIC_FIELDS", "STATUSES", "deterministic", "run_case"]
 
@@ -75,16 +78,20 @@ def deterministic(record: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if k not in NONDETERMINISTIC_FIELDS}
 
 
-@lru_cache(maxsize=4096)
-def _truth(
-    problem_json: str, exact_in: tuple[str, ...], eta_hex: str, t: int, objective: str, bits: int
-) -> Any:
+def _truth(q: Quadratic, eta_hex: str, t: int, objective: str, bits: int) -> Enclosure:
+    """The certified F'(eta) of a case, computed once per (eta, t, objective, precision) and
+    kept on the problem (key ``sweep.case:truth``, see :mod:`verify.problems`): every backend
+    and dtype of a point shares it, and :func:`verify.sweep.grid.build_problem` returns the
+    same problem for the same spec."""
     from .. import truth
 
-    q = build_problem(json.loads(problem_json), exact_in)
-    return truth.meta_gradient(
-        q, Fraction(float.fromhex(eta_hex)), t, objective=objective, rel_tol=Fraction(1, 2**bits)
-    )
+    store: dict[tuple[str, int, str, int], Enclosure] = q.cached("sweep.case:truth", dict)
+    key = (eta_hex, t, objective, bits)
+    if key not in store:
+        eta = Fraction(float.fromhex(eta_hex))
+        rel_tol = Fraction(1, 2**bits)
+        store[key] = truth.meta_gradient(q, eta, t, objective=objective, rel_tol=rel_tol)
+    return store[key]
 
 
 def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,7 +117,7 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     ``dtype`` (:func:`verify.compare.accuracy`).
     """
     from ..backprop import UnsupportedOptionError, meta_gradient, predict_failure
-    from ..compare import STEPWISE_BACKENDS
+    from ..backprop.registry import backend_info
     from ..judge import judge_result
 
     started = time.perf_counter()
@@ -141,7 +148,7 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     )
     try:
         res = meta_gradient(q, eta, t, objective=objective, dtype=dtype, backend=backend)
-        enc = _truth(problem_json, exact_in, rec["eta"], t, objective, rec["precision_bits"])
+        enc = _truth(q, rec["eta"], t, objective, rec["precision_bits"])
     except UnsupportedOptionError as exc:
         rec.update(status="unsupported", error=str(exc))
     except L2LError as exc:
@@ -149,7 +156,7 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     else:
         v = judge_result(res, [enc])[0]
         predicted = None
-        if backend in STEPWISE_BACKENDS and objective == "log":
+        if backend_info(backend).kind == "stepwise" and objective == "log":
             predicted = predict_failure(q, eta, t, dtype=dtype)[0].verdict
         rec.update(
             status="ok",

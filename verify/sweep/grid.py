@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from ..backprop import BACKENDS
+from ..backprop.registry import BACKENDS, backend_info, installed
 from ..errors import (
     InvalidHorizonError,
     InvalidPrecisionError,
@@ -58,9 +58,9 @@ from ..errors import (
     ShapeMismatchError,
     UnknownOptionError,
 )
-from ..floats import FORMATS, get_format, round_fraction
-from ..objectives import OBJECTIVES
+from ..floats import FORMATS, exact_in_all, get_format, round_fraction, round_through
 from ..problems import Quadratic
+from ..validation import OBJECTIVES
 
 __all__ = [
     "OBJECTIVES",
@@ -73,6 +73,7 @@ __all__ = [
     "expand",
     "load_grid",
     "parse_grid",
+    "parse_problem",
 ]
 
 #: Version of the case-spec layout; part of every case id.
@@ -167,7 +168,7 @@ def parse_grid(data: Mapping[str, Any], *, default_name: str = "sweep") -> Grid:
     raw_problems = data.get("problem")
     if not isinstance(raw_problems, list) or not raw_problems:
         raise ShapeMismatchError("problem", raw_problems, "give at least one [[problem]] table")
-    problems = tuple(_problem(p, f"problem[{i}]") for i, p in enumerate(raw_problems))
+    problems = tuple(parse_problem(p, f"problem[{i}]") for i, p in enumerate(raw_problems))
     return Grid(name, problems, etas, rel, horizons, objectives, backends, dtypes, bits)
 
 
@@ -232,8 +233,14 @@ def _eta(value: Any, name: str) -> Fraction:
     return q
 
 
-def _problem(raw: Any, name: str) -> dict[str, Any]:
-    """Canonical problem spec: kind, seed and either d or the eigenvalues (hex floats)."""
+def parse_problem(raw: Any, name: str) -> dict[str, Any]:
+    """Canonical problem spec: kind, seed and either d or the eigenvalues (hex floats).
+
+    Raises
+    ------
+    UnknownOptionError, ShapeMismatchError, InvalidPrecisionError
+        Naming ``name`` (or ``name.<key>``) when the table is not a valid problem.
+    """
     if not isinstance(raw, Mapping):
         raise UnknownOptionError(name, raw, "must be a table")
     kind = raw.get("kind", "wishart2")
@@ -289,17 +296,9 @@ def _problem(raw: Any, name: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- problems, ids
 def _round_exact(values: np.ndarray, exact_in: Sequence[str], name: str) -> np.ndarray:
     """Round float64 values through ``exact_in`` (narrowest first) until exact in all of them."""
-    out = np.asarray(values, dtype=np.float64)
-    for _ in range(4):
-        for dt in exact_in:
-            with np.errstate(over="ignore"):
-                out = out.astype(get_format(dt).numpy_dtype()).astype(np.float64)
-        exact = all(
-            np.array_equal(out.astype(get_format(dt).numpy_dtype()).astype(np.float64), out)
-            for dt in exact_in
-        )
-        if exact and np.all(np.isfinite(out)):
-            return out
+    out = round_through(values, exact_in)
+    if exact_in_all(out, exact_in) and np.all(np.isfinite(out)):
+        return out
     raise InvalidPrecisionError(
         name, f"<values of {name}>", f"cannot be made exactly representable in all of {exact_in}"
     )
@@ -407,19 +406,10 @@ def expand(grid: Grid) -> list[CaseSpec]:
 
 
 def _check_backends(backends: Sequence[str]) -> None:
-    import importlib.util
-
+    """Refuse a grid whose backends' modules are not installed (the registry's ``requires``),
+    naming the extra that installs them."""
     from ..backprop import BackendUnavailableError
 
-    # the modules each optional backend needs, and the extra that installs them
-    needs = {
-        "torch": (("torch",), "torch"),
-        "jax": (("jax",), "jax"),
-        "optax": (("jax", "optax"), "clients"),
-        "torchopt": (("torch", "torchopt"), "clients"),
-        "higher": (("torch", "higher"), "clients"),
-    }
     for be in backends:
-        modules, extra = needs.get(be, ((), ""))
-        if any(importlib.util.find_spec(m) is None for m in modules):
-            raise BackendUnavailableError(be, f"pip install 'l2l-verify[{extra}]'")
+        if not installed(be):
+            raise BackendUnavailableError(be, f"pip install 'l2l-verify[{backend_info(be).extra}]'")

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ..compare import Outcome
-from ..report.figures import CLASS_COLORS
+from ..outcomes import CLASS_COLORS, OUTCOME_NAMES
 from .store import read_results
 
 __all__ = ["COLUMNS", "build_sweep_report", "summarize"]
 
 #: Table columns: the outcome classes, then the statuses that carry no outcome.
-COLUMNS: tuple[str, ...] = (*(o.value for o in Outcome), "unsupported", "error")
+COLUMNS: tuple[str, ...] = (*OUTCOME_NAMES, "unsupported", "error")
 # worst first, for points where several records meet in the outcome map
 _FAILURES = frozenset(o.value for o in Outcome if o.is_failure)
 _SEVERITY = ("nan", "overflow", "underflow", "silently_wrong", "inaccurate", "accurate")
@@ -137,11 +137,11 @@ def _plot(records: list[dict[str, Any]], out: Path) -> str:
     nrow = -(-len(panels) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.4 * nrow), squeeze=False)
     for ax, panel in zip(axes.ravel(), panels, strict=False):
-        for outcome in _SEVERITY:
-            pts = [(x, t) for (p, x, t), o in worst.items() if p == panel and o == outcome]
+        for name in _SEVERITY:
+            pts = [(x, t) for (p, x, t), o in worst.items() if p == panel and o == name]
             if pts:
                 xs, ts = zip(*sorted(pts), strict=True)
-                ax.scatter(xs, ts, s=28, c=CLASS_COLORS[outcome], label=outcome, marker="s")
+                ax.scatter(xs, ts, s=28, c=CLASS_COLORS[name], label=name, marker="s")
         ax.set_yscale("log")
         ax.axvline(1.0, color="k", ls="--", lw=0.8)
         ax.set_title(panel, fontsize=9)

@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from ..compare import Outcome
 from ..errors import ShapeMismatchError
+from ..progress import Bar
 from .case import run_case
 from .grid import CaseSpec, Grid, case_id, expand, load_grid
 from .store import ResultWriter, finished_ids
@@ -61,54 +62,31 @@ class SweepSummary:
 
 
 class Progress:
-    """A plain-text progress bar on a stream: cases done / total, failed, errors, rate.
+    """The sweep's progress on a stream (a :class:`verify.progress.Bar`): cases done / total,
+    already done, failed, errors and rate.
 
-    On a terminal the bar is redrawn in place (at most every 0.2 s); elsewhere (logs, CI) a
-    line is printed at every 10% of the work.
+    On a terminal the bar is live (:mod:`rich`); elsewhere (logs, CI) a plain line is printed
+    at every 10% of the work, and a last one if the final state was not printed yet.
     """
 
-    WIDTH = 30
-
     def __init__(self, total: int, skipped: int, stream: TextIO | None) -> None:
-        self.total, self.skipped, self.stream = total, skipped, stream
+        self.skipped = skipped
         self.started = time.perf_counter()
-        self._last_draw = 0.0
-        self._last_decile = -1
-        self._last_text = ""
-        self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-
-    def line(self, done: int, failed: int, errors: int) -> str:
-        """The current bar as text."""
-        n = self.total - self.skipped
-        frac = 1.0 if n == 0 else done / n
-        filled = int(self.WIDTH * frac)
-        rate = done / max(time.perf_counter() - self.started, 1e-9)
-        return (
-            f"sweep [{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{n} cases"
-            f" ({self.skipped} already done) | {failed} failed | {errors} errors"
-            f" | {rate:.1f} cases/s"
-        )
+        self._bar = None if stream is None else Bar(total - skipped, "sweep", stream=stream)
 
     def update(self, done: int, failed: int, errors: int, *, final: bool = False) -> None:
-        """Redraw if due (always when ``final``)."""
-        if self.stream is None:
+        """Show ``done`` cases recorded, ``failed`` of them failures, ``errors`` raised (and
+        end the bar when ``final``)."""
+        if self._bar is None:
             return
-        n = self.total - self.skipped
-        now = time.perf_counter()
-        if self._tty:
-            if final or now - self._last_draw >= 0.2:
-                self.stream.write("\r" + self.line(done, failed, errors))
-                if final:
-                    self.stream.write("\n")
-                self.stream.flush()
-                self._last_draw = now
-            return
-        decile = 10 if n == 0 else 10 * (done + errors) // n
-        state = f"{done}/{failed}/{errors}"
-        if (final or decile > self._last_decile) and state != self._last_text:
-            self._last_decile, self._last_text = decile, state
-            self.stream.write(self.line(done, failed, errors) + "\n")
-            self.stream.flush()
+        rate = done / max(time.perf_counter() - self.started, 1e-9)
+        note = (
+            f"cases ({self.skipped} already done) | {failed} failed | {errors} errors"
+            f" | {rate:.1f} cases/s"
+        )
+        self._bar(done + errors, note=note)
+        if final:
+            self._bar.close()
 
 
 def run_sweep(
@@ -164,9 +142,7 @@ def run_sweep(
     summary = SweepSummary(total=len(cases), skipped=len(cases) - len(todo), out=out)
     if limit is not None:
         todo = todo[:limit]
-    progress = Progress(summary.total, summary.skipped, stream)
-    if limit is not None:
-        progress.total = summary.skipped + len(todo)
+    progress = Progress(summary.skipped + len(todo), summary.skipped, stream)
     progress.update(0, 0, 0)
     with ResultWriter(out) as writer:
 

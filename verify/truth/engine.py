@@ -4,7 +4,8 @@ Two engines compute the end of the GD trajectory w_t(eta) together with its firs
 eta-derivatives as Arb ball vectors; the meta-objective is then composed in ball arithmetic.
 
 ``"eigen"`` (default)
-    Uses the refined eigendecomposition H~ = Q diag(mu) Q^{-1} of :mod:`verify.truth.eigen`.
+    Uses the refined eigendecomposition H~ = Q diag(mu) Q^{-1} of :mod:`verify.certified.eigen`
+    (``problem.certified_eig``).
     In eigen-coordinates everything is a scalar power: with a_i = 1 - eta mu_i,
     x_i = a_i^t z_i + phi_i beta_i, phi_i = (1 - a_i^t)/mu_i (= t eta at mu_i = 0),
     x'_i = t a_i^{t-1} (beta_i - mu_i z_i), x''_i = -t(t-1) mu_i a_i^{t-2} (beta_i - mu_i z_i),
@@ -36,16 +37,9 @@ from ..errors import (
     ZeroLossError,
 )
 from ..floats import frobenius_upper
-from ..objectives import (
-    compose,
-    validate_eta,
-    validate_eval_problem,
-    validate_horizon,
-    validate_objective,
-    validate_rel_tol,
-)
+from ..objectives import compose
 from ..problems import LeastSquares, Problem, Quadratic
-from .eigen import certified_eig, exact_hessian_arb
+from ..validation import Point, validate_point, validate_rel_tol
 
 __all__ = [
     "DEFAULT_MAX_PREC_BITS",
@@ -67,29 +61,24 @@ def _col(values: Any) -> Any:
     return arb_mat([[float(v)] for v in values])
 
 
-def _cached(problem: Problem, key: tuple[Any, ...], make: Any) -> Any:
-    """Per-problem memo of Arb conversions (the problem is immutable)."""
-    store: dict[tuple[Any, ...], Any] = problem._cache.setdefault("arb", {})  # type: ignore[assignment]
-    if key not in store:
-        store[key] = make()
-    return store[key]
-
-
 def _arb_matrix(problem: Problem, name: str) -> Any:
+    """The float64 matrix ``name`` ("H" or "X") of ``problem`` as an exact Arb matrix (memo)."""
     from flint import arb_mat
 
-    return _cached(problem, ("mat", name), lambda: arb_mat(getattr(problem, name).tolist()))
+    return problem.cached(f"truth.engine:{name}", lambda: arb_mat(getattr(problem, name).tolist()))
 
 
 def _hessian(problem: Problem, prec: int) -> Any:
     """Enclosure of the exact H at ``prec``, built once per problem and precision (for least
     squares it is the product X^T X / n: too costly to repeat for every (eta, t))."""
-    return _cached(problem, ("hessian", prec), lambda: exact_hessian_arb(problem, prec))
+    return problem.cached(f"truth.engine:hessian@{prec}", lambda: problem.hessian_arb(prec))
 
 
 def _problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]:
     """(w0, b) as Arb column vectors (b None when zero); b is a ball for least squares."""
-    return _cached(problem, ("vectors", prec), lambda: _make_problem_vectors(problem, prec))  # type: ignore[no-any-return]
+    return problem.cached(
+        f"truth.engine:vectors@{prec}", lambda: _make_problem_vectors(problem, prec)
+    )
 
 
 def _make_problem_vectors(problem: Problem, prec: int) -> tuple[Any, Any | None]:
@@ -212,7 +201,7 @@ def _minimizer(problem: Problem, b: Any, prec: int) -> Any | None:
             except ZeroDivisionError:  # singular, or not proven nonsingular at this precision
                 return None
 
-    return _cached(problem, ("wstar", prec), make)
+    return problem.cached(f"truth.engine:wstar@{prec}", make)
 
 
 def _trajectory_eigen(
@@ -230,19 +219,23 @@ def _trajectory_eigen(
     """
     from flint import arb, arb_mat, ctx
 
-    eig = certified_eig(problem, prec)
+    eig = problem.certified_eig(prec)
     with ctx.workprec(prec):
         e = _eta_arb(eta)
         w0, b = _problem_vectors(problem, prec)
         wstar = _minimizer(problem, b, prec) if b is not None else None
         if wstar is not None:
             start = w0 - wstar
-            z = _cached(problem, ("z-shifted", prec), lambda: eig.solve(start))
+            z = problem.cached(f"truth.engine:z-shifted@{prec}", lambda: eig.solve(start))
             beta = None
         else:
             start = w0
-            z = _cached(problem, ("z", prec), lambda: eig.solve(w0))
-            beta = _cached(problem, ("beta", prec), lambda: eig.solve(b)) if b is not None else None
+            z = problem.cached(f"truth.engine:z@{prec}", lambda: eig.solve(w0))
+            beta = (
+                problem.cached(f"truth.engine:beta@{prec}", lambda: eig.solve(b))
+                if b is not None
+                else None
+            )
         d = problem.d
         cols: list[list[Any]] = [[], [], []]
         for i in range(d):
@@ -351,22 +344,14 @@ def _trajectory_power(
 
 
 # --------------------------------------------------------------------------- driver
-def _compute(
-    problem: Problem,
-    eta: Fraction,
-    t: int,
-    objective: str,
-    eval_problem: Problem | None,
-    order: int,
-    engine: str,
-    prec: int,
-) -> Any:
+def _compute(point: Point, order: int, engine: str, prec: int) -> Any:
     """The requested derivative of the meta-objective as an Arb ball at precision ``prec``."""
     from flint import ctx
 
+    problem, eta, t, objective = point.problem, point.eta, point.t, point.objective
     traj = _trajectory_eigen if engine == "eigen" else _trajectory_power
     (w, w1, w2), deviation = traj(problem, eta, t, order, prec)
-    ev = problem if eval_problem is None else eval_problem
+    ev = point.evaluated_on
     with ctx.workprec(prec):
         if deviation is not None and ev is problem:
             g = _shifted_loss_derivatives(problem, deviation, w1, w2, order, prec)
@@ -389,7 +374,7 @@ def _compute(
                 )
             if not g[0] > 0:
                 return None  # sign of the loss not yet resolved: caller raises precision
-        F = compose(objective, t, g[0], g[1], g[2], log=lambda x: x.log(), order=order)  # type: ignore[arg-type]
+        F = compose(objective, t, g[0], g[1], g[2], log=lambda x: x.log(), order=order)
     return F[order]
 
 
@@ -415,10 +400,7 @@ def _certify(
     engine: str,
     max_prec_bits: int,
 ) -> Enclosure:
-    obj = validate_objective(objective)
-    validate_eval_problem(problem, eval_problem)
-    q = validate_eta(eta)
-    ti = validate_horizon(t, objective=obj)
+    point = validate_point(problem, eta, t, objective, eval_problem)
     if isinstance(max_prec_bits, bool) or not isinstance(max_prec_bits, int) or max_prec_bits < 64:
         from ..errors import InvalidPrecisionError
 
@@ -426,11 +408,11 @@ def _certify(
     tol = validate_rel_tol(rel_tol, max_prec_bits=max_prec_bits)
     if engine not in ("auto", "eigen", "power"):
         raise UnknownOptionError("engine", engine, "must be 'auto', 'eigen' or 'power'")
-    if obj == "log":
+    if point.objective == "log":
         _check_log_definiteness(
-            problem if eval_problem is None else eval_problem,
-            "problem" if eval_problem is None else "eval_problem",
+            point.evaluated_on, "problem" if eval_problem is None else "eval_problem"
         )
+    ti = point.t
     if order >= 1 and ti == 0:
         return Enclosure.exact(0)  # w_0 does not depend on eta
     tol_bits = tol.denominator.bit_length() - tol.numerator.bit_length()
@@ -442,9 +424,7 @@ def _certify(
         if eng == "power" and engine == "auto" and (problem.d > 60 or ti > 4096):
             break
         try:
-            return _adaptive(
-                problem, q, ti, obj, eval_problem, order, eng, tol, start, max_prec_bits
-            )
+            return _adaptive(point, order, eng, tol, start, max_prec_bits)
         except NotCertifiedError as exc:
             last_error = exc
     assert last_error is not None
@@ -452,19 +432,10 @@ def _certify(
 
 
 def _adaptive(
-    problem: Problem,
-    eta: Fraction,
-    t: int,
-    objective: str,
-    eval_problem: Problem | None,
-    order: int,
-    engine: str,
-    tol: Fraction,
-    start: int,
-    cap: int,
+    point: Point, order: int, engine: str, tol: Fraction, start: int, cap: int
 ) -> Enclosure:
     def at(prec: int) -> Enclosure | None:
-        x = _compute(problem, eta, t, objective, eval_problem, order, engine, prec)
+        x = _compute(point, order, engine, prec)
         if x is None or not x.is_finite():
             return None
         return Enclosure.from_arb(x, prec, refine=refine)
@@ -493,7 +464,8 @@ def _adaptive(
         prec *= 2
     raise NotCertifiedError(
         f"could not certify the {['meta-objective', 'meta-gradient', 'meta-Hessian'][order]} "
-        f"(objective={objective!r}, eta={float(eta)!r}, t={t}, engine={engine!r}) to relative "
+        f"(objective={point.objective!r}, eta={float(point.eta)!r}, t={point.t}, "
+        f"engine={engine!r}) to relative "
         f"radius {float(tol):.3g} within max_prec_bits={cap}; reached {achieved:.3g}. The value "
         "may be exactly zero or extraordinarily close to it.",
         prec_bits=cap,

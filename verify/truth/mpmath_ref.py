@@ -13,14 +13,9 @@ from typing import Any
 
 import mpmath
 
-from ..objectives import (
-    compose,
-    validate_eta,
-    validate_eval_problem,
-    validate_horizon,
-    validate_objective,
-)
+from ..objectives import compose
 from ..problems import LeastSquares, Problem
+from ..validation import validate_point
 
 __all__ = ["meta_derivatives"]
 
@@ -59,10 +54,8 @@ def meta_derivatives(
     log2(cond)`` correct bits, but no bound is proven here. Use :mod:`verify.truth` for
     ground truth.
     """
-    obj = validate_objective(objective)
-    q = validate_eta(eta)
-    ti = validate_horizon(t, objective=obj)
-    validate_eval_problem(problem, eval_problem)
+    point = validate_point(problem, eta, t, objective, eval_problem)
+    q, ti = point.eta, point.t
     ctx = mpmath.mp.clone()
     ctx.prec = prec_bits  # a private context: the global mpmath.mp is never touched
     H, b, _c, w = _data(problem, ctx)
@@ -75,9 +68,9 @@ def meta_derivatives(
         w2 = w2 - e * (H * w2) - 2 * (H * w1)
         w1 = w1 - e * (H * w1) - g
         w = w - e * g
-    Hev, bev, cev, _ = _data(problem if eval_problem is None else eval_problem, ctx)
+    Hev, bev, cev, _ = _data(point.evaluated_on, ctx)
     r = Hev * w - bev
     gval = (w.T * (Hev * w))[0] / 2 - (bev.T * w)[0] + cev
     g1 = (r.T * w1)[0]
     g2 = (w1.T * (Hev * w1))[0] + (r.T * w2)[0]
-    return compose(obj, ti, gval, g1, g2, log=ctx.log, order=2)
+    return compose(point.objective, ti, gval, g1, g2, log=ctx.log, order=2)

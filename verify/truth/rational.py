@@ -17,16 +17,11 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..objectives import (
-    compose,
-    validate_eta,
-    validate_eval_problem,
-    validate_horizon,
-    validate_objective,
-)
+from ..objectives import compose
 from ..problems import LeastSquares, Problem
+from ..validation import Point, validate_point
 
-__all__ = ["ExactData", "closed_form", "exact_data", "forward", "loss_derivatives", "reverse"]
+__all__ = ["ExactData", "closed_form", "forward", "loss_derivatives", "reverse"]
 
 Vec = list[Fraction]
 Mat = list[list[Fraction]]
@@ -70,9 +65,18 @@ class ExactData:
         return _dot(w, self.matvec(w)) / 2 - _dot(self.b, w) + self.c
 
 
-def exact_data(problem: Problem) -> ExactData:
-    """Exact rational data of ``problem``."""
-    return ExactData(problem)
+def _exact_point(
+    problem: Problem,
+    eta: float | Fraction,
+    t: int,
+    objective: str,
+    eval_problem: Problem | None,
+) -> tuple[Point, ExactData, ExactData]:
+    """The validated point and the exact data of its training and evaluation problems."""
+    point = validate_point(problem, eta, t, objective, eval_problem)
+    data = ExactData(problem)
+    ev = data if eval_problem is None else ExactData(eval_problem)
+    return point, data, ev
 
 
 def _dot(u: Vec, v: Vec) -> Fraction:
@@ -130,12 +134,8 @@ def forward(
     ---------
     Exact rational arithmetic; no rounding anywhere.
     """
-    obj = validate_objective(objective)
-    q = validate_eta(eta)
-    ti = validate_horizon(t, objective=obj)
-    validate_eval_problem(problem, eval_problem)
-    data = ExactData(problem)
-    ev = data if eval_problem is None else ExactData(eval_problem)
+    point, data, ev = _exact_point(problem, eta, t, objective, eval_problem)
+    obj, q, ti = point.objective, point.eta, point.t
     w, w1, w2 = _trajectory(data, q, ti)
     g, g1, g2 = loss_derivatives(ev, w, w1, w2)
     if obj == "log" and g <= 0:
@@ -164,12 +164,8 @@ def reverse(
     ---------
     Exact rational arithmetic.
     """
-    obj = validate_objective(objective)
-    q = validate_eta(eta)
-    ti = validate_horizon(t, objective=obj)
-    validate_eval_problem(problem, eval_problem)
-    data = ExactData(problem)
-    ev = data if eval_problem is None else ExactData(eval_problem)
+    point, data, ev = _exact_point(problem, eta, t, objective, eval_problem)
+    obj, q, ti = point.objective, point.eta, point.t
     traj = [list(data.w0)]
     for _ in range(ti):
         w = traj[-1]
@@ -216,12 +212,8 @@ def closed_form(
     ---------
     Exact rational arithmetic.
     """
-    obj = validate_objective(objective)
-    q = validate_eta(eta)
-    ti = validate_horizon(t, objective=obj)
-    validate_eval_problem(problem, eval_problem)
-    data = ExactData(problem)
-    ev = data if eval_problem is None else ExactData(eval_problem)
+    point, data, ev = _exact_point(problem, eta, t, objective, eval_problem)
+    obj, q, ti = point.objective, point.eta, point.t
     d = data.d
     ident = [[Fraction(int(i == j)) for j in range(d)] for i in range(d)]
     A = [[ident[i][j] - q * data.H[i][j] for j in range(d)] for i in range(d)]

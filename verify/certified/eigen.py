@@ -1,4 +1,10 @@
-"""Certified eigendecomposition of the (exact) Hessian of a problem.
+"""Certified eigendecomposition of an exact symmetric matrix.
+
+The matrix is given as an *Arb builder* ``H(prec) -> arb_mat``: a ball matrix at working
+precision ``prec`` that contains the exact matrix (exact data such as a float64 matrix gives
+zero radii; a product such as the Gram matrix X^T X / n gives small balls around it).
+Nothing here knows a problem class: :class:`verify.problems.Quadratic` and
+:class:`verify.problems.LeastSquares` bind their Hessian to it (``problem.certified_eig``).
 
 The approach separates *computing* from *proving*:
 
@@ -21,20 +27,28 @@ By Bauer--Fike each eigenvalue of the exact H lies within kappa * eps of some mu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
-from ..certified.enclosure import Enclosure
 from ..errors import NotCertifiedError
 from ..floats import frobenius_upper
+from .enclosure import Enclosure
 
-if TYPE_CHECKING:
-    from ..problems import Problem
+__all__ = [
+    "MIN_EIG_PREC",
+    "ArbMatrix",
+    "CertifiedEig",
+    "certified_eig",
+    "spectral_constants",
+]
 
-__all__ = ["CertifiedEig", "certified_eig", "exact_hessian_arb", "spectral_constants"]
+#: An exact symmetric matrix as an Arb builder: ``H(prec)`` is an ``arb_mat`` at working
+#: precision ``prec`` containing the exact matrix.
+ArbMatrix = Callable[[int], Any]
 
 #: Fault-injection hook, for tests only (never set by library code). When not ``None``,
 #: :func:`certified_eig` calls ``_DEGRADE(Q, mu, prec)`` on the refined decomposition (Q an
@@ -44,7 +58,7 @@ __all__ = ["CertifiedEig", "certified_eig", "exact_hessian_arb", "spectral_const
 #: or raise :class:`~verify.errors.NotCertifiedError`: this is how the tests show that the
 #: rigor terms, not the quality of the refinement, carry the guarantee
 #: (``tests/truth/test_fault_injection.py``). Set it with ``monkeypatch.setattr`` on a fresh
-#: problem (decompositions are cached per problem).
+#: problem (decompositions are cached per problem, see :meth:`verify.problems.Quadratic.cached`).
 _DEGRADE: Callable[[Any, list[Any], int], tuple[Any, list[Any]]] | None = None
 
 
@@ -99,32 +113,6 @@ class CertifiedEig:
         for i in range(z.nrows()):
             z[i, 0] = z[i, 0] + bump
         return z
-
-
-def exact_hessian_arb(problem: Problem, prec: int) -> Any:
-    """Arb enclosure of the exact H of ``problem`` at working precision ``prec``.
-
-    For :class:`~verify.problems.Quadratic` the matrix is exact; for
-    :class:`~verify.problems.LeastSquares` it is a ball around the exact X^T X / n.
-    """
-    from flint import arb_mat, ctx
-
-    from ..problems import LeastSquares
-
-    with ctx.workprec(prec):
-        if isinstance(problem, LeastSquares):
-            X = arb_mat(problem.X.tolist())
-            return (X.transpose() * X) / problem.n
-        return arb_mat(problem.H.tolist())
-
-
-def _float_hessian(problem: Problem) -> np.ndarray[Any, np.dtype[np.float64]]:
-    from ..problems import LeastSquares
-
-    if isinstance(problem, LeastSquares):
-        M = problem.X.T @ problem.X / problem.n
-        return (M + M.T) / 2.0
-    return problem.H
 
 
 def _to_numpy(M: Any) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -262,11 +250,31 @@ def _refine(H: Any, Q: Any, prec: int, *, exact_update: bool) -> tuple[Any, list
     return Qn, lam
 
 
-_MIN_EIG_PREC = 156
+#: Lowest working precision of a decomposition (see :func:`certified_eig`).
+MIN_EIG_PREC = 156
 
 
-def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
-    """Refined, certified eigendecomposition of the exact H of ``problem`` (cached per precision).
+def certified_eig(
+    H: ArbMatrix,
+    prec: int,
+    *,
+    start: Callable[[], NDArray[np.float64]],
+    decompositions: MutableMapping[int, CertifiedEig],
+) -> CertifiedEig:
+    """Refined, certified eigendecomposition of the exact symmetric matrix ``H``.
+
+    Parameters
+    ----------
+    H : callable
+        Arb builder of the exact matrix (:data:`ArbMatrix`).
+    prec : int
+        Wanted working precision in bits (raised to at least :data:`MIN_EIG_PREC`).
+    start : callable
+        Returns float64 approximate eigenvectors (columns) to refine from; called only when
+        ``decompositions`` holds none at a lower precision. Nothing in it is trusted.
+    decompositions : mutable mapping
+        The decompositions of this matrix by precision, read and extended here: any one at a
+        precision >= ``prec`` is returned as it is, a lower one is refined further.
 
     Guarantee
     ---------
@@ -279,36 +287,27 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
         If the refined Q is too far from orthogonal (nu >= 1/2), which happens only for
         pathological inputs.
     """
-    from flint import arb, arb_mat, ctx
+    from flint import arb_mat, ctx
 
-    cache: dict[int, CertifiedEig] = problem._cache.setdefault("eig", {})  # type: ignore[assignment]
     # Refinement gains bits in steps (52 -> 104 -> 156 with float64 updates), so working at
-    # least _MIN_EIG_PREC costs no more than less, and lets one decomposition serve the
+    # least MIN_EIG_PREC costs no more than less, and lets one decomposition serve the
     # spectral constants and the typical meta-gradient precisions alike.
-    prec = max(prec, _MIN_EIG_PREC)
-    # any cached decomposition at a precision >= prec serves (its bounds are proven either way)
-    usable = [p for p in cache if p >= prec]
+    prec = max(prec, MIN_EIG_PREC)
+    # any decomposition at a precision >= prec serves (its bounds are proven either way)
+    usable = [p for p in decompositions if p >= prec]
     if usable:
-        return cache[min(usable)]
-    d = problem.d
+        return decompositions[min(usable)]
     with ctx.workprec(prec):
-        H = exact_hessian_arb(problem, prec)
-        # start from the best cached lower-precision refinement, else float64
-        lower = [p for p in cache if p < prec]
+        Hb = H(prec)
+        # start from the best lower-precision refinement, else float64
+        lower = [p for p in decompositions if p < prec]
         if lower:
-            Q = cache[max(lower)].Q
+            Q = decompositions[max(lower)].Q
             bits = max(lower)
         else:
-            # reuse the float64 eigh left by the definiteness check when there is one
-            cached_eigh: Any = problem._cache.get("eigh")
-            Q0 = (
-                cached_eigh[1]
-                if cached_eigh is not None
-                else np.linalg.eigh(_float_hessian(problem))[1]
-            )
-            Q = arb_mat(Q0.tolist())
+            Q = arb_mat(start().tolist())
             bits = 52
-        Hm = H.mid()
+        Hm = Hb.mid()
         mu: list[Any] = []
         while True:
             # A float64 update gains ~52 bits (vectorized, cheap); an exact update doubles the
@@ -322,22 +321,30 @@ def certified_eig(problem: Problem, prec: int) -> CertifiedEig:
         mu = [m.mid() for m in mu]
         if _DEGRADE is not None:
             Q, mu = _DEGRADE(Q, mu, prec)
-        order = sorted(range(d), key=lambda i: mu[i])
-        QT = Q.transpose()
-        N = QT * Q - arb_mat(np.eye(d).tolist())
-        nu = frobenius_upper(N)
-        if not nu < arb(1) / 2:
-            raise NotCertifiedError(
-                f"refined eigenvectors not orthogonal enough (nu={nu.str(5)})",
-                prec_bits=prec,
-                achieved_rel=float("inf"),
-            )
-        qinv = (1 / (1 - nu).sqrt()).abs_upper()
-        eps = (_residual_frobenius(H * Q, Q, mu) * qinv).abs_upper()
-        kappa = ((1 + nu).sqrt() * qinv).abs_upper()
-        result = CertifiedEig(Q, QT, mu, order, nu, eps, kappa, qinv, prec)
-    cache[prec] = result
+        result = _prove(Hb, Q, mu, prec)
+    decompositions[prec] = result
     return result
+
+
+def _prove(H: Any, Q: Any, mu: list[Any], prec: int) -> CertifiedEig:
+    """Bound nu, eps, kappa for the exact data (Q, mu) against the enclosure ``H`` of the matrix."""
+    from flint import arb, arb_mat
+
+    d = Q.nrows()
+    order = sorted(range(d), key=lambda i: mu[i])
+    QT = Q.transpose()
+    N = QT * Q - arb_mat(np.eye(d).tolist())
+    nu = frobenius_upper(N)
+    if not nu < arb(1) / 2:
+        raise NotCertifiedError(
+            f"refined eigenvectors not orthogonal enough (nu={nu.str(5)})",
+            prec_bits=prec,
+            achieved_rel=float("inf"),
+        )
+    qinv = (1 / (1 - nu).sqrt()).abs_upper()
+    eps = (_residual_frobenius(H * Q, Q, mu) * qinv).abs_upper()
+    kappa = ((1 + nu).sqrt() * qinv).abs_upper()
+    return CertifiedEig(Q, QT, mu, order, nu, eps, kappa, qinv, prec)
 
 
 def _residual_frobenius(HQ: Any, Q: Any, mu: list[Any]) -> Any:
@@ -352,8 +359,27 @@ def _residual_frobenius(HQ: Any, Q: Any, mu: list[Any]) -> Any:
     return total.sqrt().abs_upper()
 
 
-def spectral_constants(problem: Problem, *, prec: int = _MIN_EIG_PREC) -> dict[str, Enclosure]:
+def spectral_constants(
+    H: ArbMatrix,
+    w0: NDArray[np.float64],
+    eig: Callable[[int], CertifiedEig],
+    *,
+    prec: int = MIN_EIG_PREC,
+) -> dict[str, Enclosure]:
     """Certified L = lambda_max(H), alpha = lambda_min(H), |c_1|, |c_d| and c_min (§2.3).
+
+    Parameters
+    ----------
+    H : callable
+        Arb builder of the exact symmetric matrix (:data:`ArbMatrix`).
+    w0 : ndarray, shape (d,)
+        The exact vector projected on the extreme eigenvectors (GD's start point).
+    eig : callable
+        ``eig(prec)`` is the certified eigendecomposition of ``H`` at working precision
+        ``prec`` or higher (:func:`certified_eig` bound to ``H`` and its decompositions).
+    prec : int
+        Working precision in bits; an enclosure recomputes itself at a higher one when
+        rounding needs it.
 
     Guarantee
     ---------
@@ -368,23 +394,23 @@ def spectral_constants(problem: Problem, *, prec: int = _MIN_EIG_PREC) -> dict[s
     """
     from flint import arb, arb_mat, ctx
 
-    eig = certified_eig(problem, prec)
-    d = problem.d
+    cert = eig(prec)
+    d = len(w0)
     with ctx.workprec(prec):
-        pert = eig.kappa * eig.eps
-        srt = [eig.mu[i] for i in eig.order]
+        pert = cert.kappa * cert.eps
+        srt = [cert.mu[i] for i in cert.order]
         alpha = srt[0] + arb(0, pert.abs_upper())
         L = srt[-1] + arb(0, pert.abs_upper())
-        w0 = arb_mat([[float(x)] for x in problem.w0])
-        w0n = frobenius_upper(w0)
-        H = exact_hessian_arb(problem, prec)
+        w0a = arb_mat([[float(x)] for x in w0])
+        w0n = frobenius_upper(w0a)
+        Hb = H(prec)
         cs: list[Any] = []
         for pos in (d - 1, 0):
-            col = eig.order[pos]
+            col = cert.order[pos]
             mu = srt[pos]
-            q = arb_mat([[eig.Q[i, col]] for i in range(d)])
+            q = arb_mat([[cert.Q[i, col]] for i in range(d)])
             nq = (q.transpose() * q)[0, 0].sqrt()
-            rn = frobenius_upper(H * q - q * mu) / nq
+            rn = frobenius_upper(Hb * q - q * mu) / nq
             # distance from mu to the rest of the spectrum of H: the neighbouring Ritz value
             # moves by at most pert (Bauer--Fike, disjoint disks), and so may the target
             if d == 1:
@@ -396,13 +422,13 @@ def spectral_constants(problem: Problem, *, prec: int = _MIN_EIG_PREC) -> dict[s
             if not gap > 0:
                 break  # extreme eigenvalue not certified simple: c_min undefined
             sin_bound = (rn / gap).abs_upper() if d > 1 else arb(0)
-            proj = (q.transpose() * w0)[0, 0] / nq
+            proj = (q.transpose() * w0a)[0, 0] / nq
             # |<w0,u>| - |<w0,q/||q||>| <= ||w0|| ||u -+ q/||q|||| <= 2 sin(theta) ||w0||
             cs.append(abs(proj) + arb(0, (2 * sin_bound * w0n).abs_upper()))
 
         def again(key: str) -> Callable[[int], Enclosure]:
             # recompute at a higher precision when rounding needs it (Enclosure.to_float)
-            return lambda p: spectral_constants(problem, prec=max(p, 2 * prec))[key]
+            return lambda p: spectral_constants(H, w0, eig, prec=max(p, 2 * prec))[key]
 
         out = {
             "L": Enclosure.from_arb(L, prec, again("L")),

@@ -77,7 +77,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -536,33 +535,6 @@ def read_results(path: str | Path, *, name: str | None = None) -> list[ResultLin
     return lines
 
 
-class _Progress:
-    """``check: judged k/N`` on stderr: redrawn in place on a terminal, else every 10%."""
-
-    def __init__(self, total: int, stream: TextIO | None) -> None:
-        self.total, self.stream = total, stream
-        self._tty = bool(stream is not None and getattr(stream, "isatty", lambda: False)())
-        self._last = 0.0
-        self._decile = 0
-        self._start = time.perf_counter()
-
-    def update(self, done: int) -> None:
-        if self.stream is None:
-            return
-        now = time.perf_counter()
-        text = f"check: judged {done}/{self.total} lines ({now - self._start:.1f} s)"
-        final = done == self.total
-        if self._tty:
-            if final or now - self._last >= 0.2:
-                self.stream.write("\r" + text + ("\n" if final else ""))
-                self.stream.flush()
-                self._last = now
-        elif 10 * done // self.total > self._decile:
-            self._decile = 10 * done // self.total
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
 def judge_lines(
     lines: Sequence[ResultLine], *, name: str, stream: TextIO | None = None
 ) -> list[Verdict]:
@@ -575,42 +547,50 @@ def judge_lines(
         where f(w_t) = 0 exactly (:class:`~verify.errors.ZeroLossError`), or a truth that
         could not be certified (:class:`~verify.errors.NotCertifiedError`).
     """
+    from .progress import progress
+
+    if stream is None:
+        return [_judge_line(r, name) for r in lines]
+    out: list[Verdict] = []
+    with progress(len(lines), "check: judged", stream=stream) as bar:
+        for k, r in enumerate(lines, 1):
+            out.append(_judge_line(r, name))
+            bar(k, note="lines")
+    return out
+
+
+def _judge_line(r: ResultLine, name: str) -> Verdict:
+    """The verdict on one result line, or :class:`ResultsFileError` naming the line."""
     from .errors import ArgumentError, NotCertifiedError, ZeroLossError
     from .judge import check_meta_gradient
 
-    progress = _Progress(len(lines), stream)
-    out: list[Verdict] = []
-    for k, r in enumerate(lines, 1):
-        try:
-            v = check_meta_gradient(
-                r.problem,
-                r.eta,
-                r.t,
-                r.grad,
-                dtype=r.dtype,
-                objective=r.objective,
-                value=r.value,
-                source=r.source,
-                known_failures=r.known_failures,
-                like=r.like,
-            )
-        except ZeroLossError as exc:
-            raise ResultsFileError(
-                name,
-                r.line,
-                None,
-                f"outside the log objective's domain: f(w_t) = 0 exactly here, so F and F' do "
-                f"not exist ({exc})",
-            ) from None
-        except NotCertifiedError as exc:
-            raise ResultsFileError(
-                name, r.line, None, f"the truth could not be certified ({exc})"
-            ) from None
-        except ArgumentError as exc:
-            raise ResultsFileError(name, r.line, exc.argument, _error_reason(exc)) from None
-        out.append(v)
-        progress.update(k)
-    return out
+    try:
+        return check_meta_gradient(
+            r.problem,
+            r.eta,
+            r.t,
+            r.grad,
+            dtype=r.dtype,
+            objective=r.objective,
+            value=r.value,
+            source=r.source,
+            known_failures=r.known_failures,
+            like=r.like,
+        )
+    except ZeroLossError as exc:
+        raise ResultsFileError(
+            name,
+            r.line,
+            None,
+            f"outside the log objective's domain: f(w_t) = 0 exactly here, so F and F' do "
+            f"not exist ({exc})",
+        ) from None
+    except NotCertifiedError as exc:
+        raise ResultsFileError(
+            name, r.line, None, f"the truth could not be certified ({exc})"
+        ) from None
+    except ArgumentError as exc:
+        raise ResultsFileError(name, r.line, exc.argument, _error_reason(exc)) from None
 
 
 # --------------------------------------------------------------------------- output

@@ -40,7 +40,14 @@ key                                value                                        
 ``truth.engine:z@<prec>``,         Q^{-1} w0, Q^{-1} (w0 - w*), Q^{-1} b in the     truth.engine
 ``:z-shifted@``, ``:beta@``        certified eigenbasis
 ``paper.theory:modes``             certified (eigenvalue, c_i^2) pairs of H         paper.theory
+``sweep.case:truth``               ``{(eta hex, t, objective, prec bits):           sweep.case
+                                   Enclosure}``, the certified F' of sweep cases
 =================================  ===============================================  ==============
+
+One cache is deliberately not here: the pytest plugin's ``l2l_truth`` keeps a bounded
+first-in-first-out map of enclosures keyed by the problem's *content* (its fingerprint), because
+Hypothesis rebuilds equal problems as new objects (replays, one run per dtype) and a per-object
+cache would recompute the same certified truth for each of them.
 """
 
 from __future__ import annotations

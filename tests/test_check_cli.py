@@ -21,7 +21,7 @@ from verify import Quadratic
 from verify.backprop import meta_gradient
 from verify.check_cli import _exact_hex, _exact_text
 from verify.cli import main
-from verify.floats import round_fraction
+from verify.floats import ScaledRational, round_fraction
 from verify.judge import check_meta_gradient
 from verify.sweep.grid import build_problem, parse_problem
 
@@ -233,8 +233,12 @@ def test_signed_zero_and_exact_hex_round_trip(
         Fraction(2**400 + 1, 2**7),
         Fraction(float.fromhex("0x1.fffffffffffffp+1023")),
     ):
-        assert _exact_hex(_exact_text(q), "q") == q
-    assert _exact_text(Fraction(1, 3)) == "1/3"
+        assert _exact_hex(_exact_text(ScaledRational(q)), "q") == q
+    assert _exact_text(ScaledRational(Fraction(1, 3))) == "1/3"
+    # beyond what a Fraction may expand to: the power of two stays apart
+    huge = ScaledRational(Fraction(1, 3), -(2 * 10**12))
+    assert _exact_text(huge) == f"1/3*2**{-(2 * 10**12)}"
+    assert _exact_text(ScaledRational(3, -(2 * 10**12))) == f"0x1.8p{-(2 * 10**12) + 1:+d}"
 
 
 # --------------------------------------------------------------------------- bad input

@@ -6,12 +6,21 @@ import math
 from fractions import Fraction
 
 import ml_dtypes
+import mpmath
 import numpy as np
 import pytest
+from flint import ctx as flint_ctx
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from verify.floats import FORMATS, get_format, round_fraction
+from verify.floats import (
+    FORMATS,
+    FractionSizeError,
+    ScaledRational,
+    format_real,
+    get_format,
+    round_fraction,
+)
 from verify.truth import Enclosure
 
 NUMPY_TYPES = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16, "float32": np.float32}
@@ -85,3 +94,58 @@ def test_signed_zero_and_sign() -> None:
     assert math.copysign(1, Enclosure(-2 * tiny, -tiny).to_float("float64")) == -1
     assert Enclosure(tiny, 2 * tiny).sign() == 1
     assert Enclosure.exact(0).sign() == 0
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+@given(
+    num=st.integers(1, 2**70),
+    den=st.integers(1, 2**70),
+    edge=st.sampled_from(["over", "under"]),
+    offset=st.integers(-3, 3),
+)
+def test_scaled_rounding_matches_fraction_rounding_at_range_edges(
+    name: str, num: int, den: int, edge: str, offset: int
+) -> None:
+    """The exponent-only shortcuts (overflow to inf, underflow to 0) agree with the exact
+    rounding of the expanded Fraction in the binades around each edge."""
+    fmt = get_format(name)
+    q = Fraction(num, den)
+    lg = num.bit_length() - den.bit_length()
+    target = fmt.emax + 1 if edge == "over" else fmt.emin - fmt.precision
+    x = ScaledRational(q, target + offset - lg)
+    for v in (x, -x):
+        got, want = round_fraction(v, name), round_fraction(v.to_fraction(), name)
+        assert got == want and math.copysign(1, got) == math.copysign(1, want)
+
+
+def test_scaled_rational_far_outside_every_format() -> None:
+    huge, tiny = ScaledRational(3, 2 * 10**12), ScaledRational(-3, -2 * 10**12)
+    assert round_fraction(huge, "float64") == math.inf
+    assert math.copysign(1, round_fraction(tiny, "float16")) == -1
+    assert round_fraction(tiny, "float16") == 0
+    assert Fraction(-1, 10**300) < tiny < 0 < 10**300 < huge
+    assert ScaledRational(Fraction(6, 5), 3) == ScaledRational(Fraction(3, 5), 4)
+    # the decimal rendering agrees with mpmath's (an independent conversion)
+    ctx = mpmath.mp.clone()
+    ctx.prec = 100
+    ref = ctx.nstr(3 * ctx.ldexp(1, 2 * 10**12), 6)
+    assert format_real(huge) == ref
+    with pytest.raises(FractionSizeError):
+        huge.to_fraction()
+
+
+def test_enclosure_from_arb_widens_outward_only() -> None:
+    """A ball whose radius is far below its midpoint's ulp gets a wider, still enclosing,
+    interval; an ordinary ball keeps its exact endpoints."""
+    from flint import arb
+
+    mid = Fraction(1, 3)
+    with flint_ctx.workprec(200):
+        b = arb(1) / 3
+    e = Enclosure.from_arb(b, 200)
+    assert e.contains(mid) and e.lower_exact == e.lower and e.rel_radius() < 2.0**-190
+    tight = arb(mid=1, rad=arb(2) ** -(10**6))
+    w = Enclosure.from_arb(tight, 64)
+    r = ScaledRational(1, -(10**6))
+    assert w.contains(1 - r) and w.contains(1 + r)
+    assert (w.upper_exact - w.lower_exact).floor_log2() == 1 - 2**14  # 2 * 2^-max(8 * 64, 2^14)

@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import L2LError
+from .floats import FRACTION_LIMIT_BITS, ScaledRational
 
 if TYPE_CHECKING:
     from .judge import Verdict
@@ -603,23 +604,26 @@ def _number(x: float | None) -> float | str | None:
     return None if x is None else json_float(x)
 
 
-def _exact_text(q: Fraction) -> str:
+def _exact_text(x: ScaledRational) -> str:
     """An exact rendering of a rational of any magnitude: a hex float with as many digits as
-    needed when dyadic (``float.fromhex`` reads it, rounding), else ``"p/q"``."""
-    den = q.denominator
-    if den & (den - 1):
-        return f"{q.numerator}/{den}"
+    needed when dyadic (``float.fromhex`` reads it, rounding), else ``"p/q"``, or
+    ``"p/q*2**e"`` when the power of two is too large to expand (a truth at t = 10^12)."""
+    q, e = x.q, x.e  # q = odd/odd (or 0), x = q * 2**e
     if q == 0:
         return "0x0p+0"
+    if q.denominator != 1:
+        if abs(e) <= FRACTION_LIMIT_BITS:
+            f = x.to_fraction()
+            return f"{f.numerator}/{f.denominator}"
+        return f"{q.numerator}/{q.denominator}*2**{e}"
     m = abs(q.numerator)
     n = m.bit_length()
-    e = n - 1 - (den.bit_length() - 1)
     rest = m - (1 << (n - 1))
     digits = ""
     if rest:
         width = -(-(n - 1) // 4)
         digits = "." + f"{rest << (4 * width - (n - 1)):0{width}x}".rstrip("0")
-    return f"{'-' if q < 0 else ''}0x1{digits}p{e:+d}"
+    return f"{'-' if q < 0 else ''}0x1{digits}p{e + n - 1:+d}"
 
 
 def _eta_text(eta: Fraction) -> str:
@@ -653,9 +657,9 @@ def verdict_record(v: Verdict, line: int) -> dict[str, Any]:
         "grad": float_text(v.grad),
         "value": None if v.value is None else float_text(v.value),
         "truth_rounded": float_text(v.truth_rounded),
-        "truth": format_real(v.truth.mid, 17),
-        "truth_lower": _exact_text(v.truth.lower),
-        "truth_upper": _exact_text(v.truth.upper),
+        "truth": format_real(v.truth.mid_exact, 17),
+        "truth_lower": _exact_text(v.truth.lower_exact),
+        "truth_upper": _exact_text(v.truth.upper_exact),
         "ulps": _number(v.ulps),
         "bits": _number(v.bits),
         "rel_u": _number(v.rel_u),

@@ -182,7 +182,7 @@ def _truth(args: argparse.Namespace) -> int:
     ):
         enc = fn(q, eta, args.t, objective=args.objective)
         results[label] = {
-            "enclosure": [format_real(enc.lower, 17), format_real(enc.upper, 17)],
+            "enclosure": [format_real(enc.lower_exact, 17), format_real(enc.upper_exact, 17)],
             "rel_radius": enc.rel_radius(),
             "rounded": {n: json_float(enc.to_float(n)) for n in FORMATS},
         }

@@ -17,6 +17,7 @@ from typing import Any
 __all__ = [
     "ArgumentError",
     "BackendUnavailableError",
+    "FractionSizeError",
     "InvalidHorizonError",
     "InvalidMatrixError",
     "InvalidPrecisionError",
@@ -157,3 +158,22 @@ def _short(value: Any) -> str:
         return f"<Fraction about 2**{lg}>"
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+class FractionSizeError(L2LError, OverflowError):
+    """An exact value is too far from 1 to expand into a :class:`~fractions.Fraction`.
+
+    ``exponent`` is its binary exponent, ``limit`` :data:`verify.floats.FRACTION_LIMIT_BITS`.
+    The value itself is still available exactly as a :class:`verify.floats.ScaledRational`
+    (compare it, round it with :func:`verify.floats.round_fraction`, print it with
+    :func:`verify.floats.format_real`).
+    """
+
+    def __init__(self, what: str, exponent: int, limit: int) -> None:
+        self.exponent = exponent
+        self.limit = limit
+        super().__init__(
+            f"{what} is about 2**{exponent}: expanding it into a Fraction needs more than "
+            f"{limit} bits; use the exact ScaledRational form (comparisons, to_float, "
+            "format_real) instead"
+        )

@@ -16,6 +16,7 @@ position among the format's floats (:func:`ordinal`), the distance in ulps betwe
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -24,11 +25,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .errors import ArgumentError, NonFiniteError, ShapeMismatchError, UnknownOptionError
+from .errors import (
+    ArgumentError,
+    FractionSizeError,
+    NonFiniteError,
+    ShapeMismatchError,
+    UnknownOptionError,
+)
 
 __all__ = [
     "FORMATS",
+    "FRACTION_LIMIT_BITS",
     "FloatFormat",
+    "ScaledRational",
     "bits_of_error",
     "exact_in_all",
     "float_text",
@@ -44,6 +53,7 @@ __all__ = [
     "read_scalar",
     "round_fraction",
     "round_through",
+    "scaled_from_arb",
     "to_fraction",
     "ulp_distance",
 ]
@@ -158,13 +168,220 @@ def to_fraction(
     return Fraction(xf)
 
 
-def round_fraction(q: Fraction, dtype: object) -> float:
+# ------------------------------------------------------------------ exact values of any magnitude
+FRACTION_LIMIT_BITS = 1 << 20
+"""Largest binary exponent |e| that :meth:`ScaledRational.to_fraction` expands.
+
+A Fraction of 2**-(2**20) has a denominator of a million bits: building it is fast, but one
+addition of two such Fractions (a gcd of million-bit integers) already takes about a second,
+and the cost grows quadratically; 2**-(2**40) would not fit in memory at all."""
+
+
+def _split2(n: int) -> tuple[int, int]:
+    """(odd part, exponent of 2) of a nonzero int (negative ints keep their sign)."""
+    k = (n & -n).bit_length() - 1
+    return n >> k, k
+
+
+class ScaledRational:
+    """The exact rational q * 2**e, with the power of two kept apart as an int.
+
+    Values like 2**-(2*10**12) (a loss after 10^12 GD steps) stay a few machine words: the
+    binary exponent is an int and q is a Fraction whose numerator and denominator are odd.
+    The representation is canonical, so equal values have equal ``(q, e)``.
+
+    Parameters
+    ----------
+    value : Fraction or int
+        q (any rational; its factors of two move into the exponent).
+    exp : int
+        e.
+
+    Accuracy
+    --------
+    Exact: comparison, negation, multiplication and division never round; addition is exact
+    and raises :class:`FractionSizeError` when aligning the operands would need more than
+    :data:`FRACTION_LIMIT_BITS` bits.
+
+    Examples
+    --------
+    >>> x = ScaledRational(3, -2 * 10**12)
+    >>> x.floor_log2(), x < ScaledRational(1, -2 * 10**12 + 2), round_fraction(x, "float64")
+    (-1999999999999, True, 0.0)
+    """
+
+    __slots__ = ("_e", "_q")
+
+    def __init__(self, value: Fraction | int = 0, exp: int = 0) -> None:
+        q = value if isinstance(value, Fraction) else Fraction(operator.index(value))
+        if q == 0:
+            self._q, self._e = Fraction(0), 0
+            return
+        n, kn = _split2(q.numerator)
+        d, kd = _split2(q.denominator)
+        self._q = Fraction(n, d)
+        self._e = int(exp) + kn - kd
+
+    @classmethod
+    def of(
+        cls, x: ScaledRational | Fraction | float | int | np.floating | np.integer
+    ) -> ScaledRational:
+        """The exact value of a finite number (a ScaledRational is returned as is)."""
+        if isinstance(x, ScaledRational):
+            return x
+        return cls(to_fraction(x, name="x"))
+
+    @property
+    def q(self) -> Fraction:
+        """The rational factor (odd numerator and denominator, or 0)."""
+        return self._q
+
+    @property
+    def e(self) -> int:
+        """The binary exponent."""
+        return self._e
+
+    @property
+    def sign(self) -> int:
+        """-1, 0 or +1."""
+        return (self._q > 0) - (self._q < 0)
+
+    def floor_log2(self) -> int:
+        """floor(log2 |x|), exactly (x must be nonzero)."""
+        if self._q == 0:
+            raise ValueError("floor_log2 of zero")
+        n, d = abs(self._q.numerator), self._q.denominator
+        k = n.bit_length() - d.bit_length()
+        if (n << -k if k < 0 else n) < (d << k if k > 0 else d):
+            k -= 1
+        return k + self._e
+
+    def to_fraction(self, limit_bits: int | None = FRACTION_LIMIT_BITS) -> Fraction:
+        """The value as a Fraction.
+
+        Raises
+        ------
+        FractionSizeError
+            When ``|e|`` exceeds ``limit_bits`` (``None``: no limit).
+        """
+        e = self._e
+        if limit_bits is not None and abs(e) > limit_bits:
+            raise FractionSizeError("the value", self.floor_log2(), limit_bits)
+        return self._q * (1 << e) if e >= 0 else self._q / (1 << -e)
+
+    def __neg__(self) -> ScaledRational:
+        return ScaledRational(-self._q, self._e)
+
+    def __abs__(self) -> ScaledRational:
+        return ScaledRational(abs(self._q), self._e)
+
+    def __mul__(self, other: object) -> ScaledRational:
+        o = _scaled_or_none(other)
+        if o is None:
+            return NotImplemented
+        return ScaledRational(self._q * o._q, self._e + o._e)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other: object) -> ScaledRational:
+        o = _scaled_or_none(other)
+        if o is None:
+            return NotImplemented
+        return ScaledRational(self._q / o._q, self._e - o._e)
+
+    def __add__(self, other: object) -> ScaledRational:
+        o = _scaled_or_none(other)
+        if o is None:
+            return NotImplemented
+        if o._q == 0:
+            return self
+        if self._q == 0:
+            return o
+        m = min(self._e, o._e)
+        shift = max(self._e, o._e) - m
+        if shift > FRACTION_LIMIT_BITS:
+            raise FractionSizeError("aligning the terms of a sum", shift, FRACTION_LIMIT_BITS)
+        return ScaledRational(self._q * (1 << (self._e - m)) + o._q * (1 << (o._e - m)), m)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> ScaledRational:
+        o = _scaled_or_none(other)
+        return NotImplemented if o is None else self + (-o)
+
+    def __rsub__(self, other: object) -> ScaledRational:
+        o = _scaled_or_none(other)
+        return NotImplemented if o is None else o + (-self)
+
+    def _cmp(self, other: ScaledRational) -> int:
+        sa, sb = self.sign, other.sign
+        if sa != sb:
+            return 1 if sa > sb else -1
+        if sa == 0:
+            return 0
+        la, lb = self.floor_log2(), other.floor_log2()
+        if la != lb:
+            return sa if la > lb else -sa
+        # same binade: the exponents differ by at most the bit sizes of the two q's
+        m = min(self._e, other._e)
+        diff = self._q * (1 << (self._e - m)) - other._q * (1 << (other._e - m))
+        return (diff > 0) - (diff < 0)
+
+    def __eq__(self, other: object) -> bool:
+        o = _scaled_or_none(other)
+        return o is not None and self._e == o._e and self._q == o._q
+
+    def __hash__(self) -> int:
+        return hash((self._q, self._e))
+
+    def __lt__(self, other: object) -> bool:
+        o = _scaled_or_none(other)
+        return NotImplemented if o is None else self._cmp(o) < 0
+
+    def __le__(self, other: object) -> bool:
+        o = _scaled_or_none(other)
+        return NotImplemented if o is None else self._cmp(o) <= 0
+
+    def __gt__(self, other: object) -> bool:
+        o = _scaled_or_none(other)
+        return NotImplemented if o is None else self._cmp(o) > 0
+
+    def __ge__(self, other: object) -> bool:
+        o = _scaled_or_none(other)
+        return NotImplemented if o is None else self._cmp(o) >= 0
+
+    def __bool__(self) -> bool:
+        return self._q != 0
+
+    def __float__(self) -> float:
+        return round_fraction(self, "float64")
+
+    def __repr__(self) -> str:
+        return f"ScaledRational({self._q!r}, {self._e})"
+
+    def __str__(self) -> str:
+        return format_real(self)
+
+
+def _scaled_or_none(x: object) -> ScaledRational | None:
+    """``x`` as a ScaledRational, or None when it is not a finite real number."""
+    if isinstance(x, ScaledRational):
+        return x
+    if isinstance(x, (Fraction, int, np.integer)) and not isinstance(x, bool):
+        return ScaledRational(Fraction(int(x)) if not isinstance(x, Fraction) else x)
+    if isinstance(x, (float, np.floating)) and math.isfinite(float(x)):
+        return ScaledRational(Fraction(float(x)))
+    return None
+
+
+def round_fraction(q: Fraction | ScaledRational, dtype: object) -> float:
     """Round an exact rational to ``dtype`` once, correctly (nearest, ties to even).
 
     Parameters
     ----------
-    q : Fraction
-        The exact value.
+    q : Fraction or ScaledRational
+        The exact value (a ScaledRational of any exponent: values that overflow or underflow
+        the format are recognised from the exponent alone, without expanding them).
     dtype : str or numpy dtype
         Target format.
 
@@ -183,8 +400,15 @@ def round_fraction(q: Fraction, dtype: object) -> float:
     if q == 0:
         return 0.0
     sign = -1.0 if q < 0 else 1.0
-    a = abs(q)
     p = fmt.precision
+    if isinstance(q, ScaledRational):
+        lg = q.floor_log2()
+        if lg > fmt.emax:  # |q| >= 2^(emax+1), beyond the largest finite value plus half an ulp
+            return sign * math.inf
+        if lg < fmt.emin - p:  # |q| < 2^(emin-p), half the smallest subnormal: rounds to 0
+            return sign * 0.0
+        q = q.to_fraction(limit_bits=None)  # |e| is now bounded by the format and q's size
+    a = abs(q)
     # e = floor(log2(a)), computed exactly.
     e = a.numerator.bit_length() - a.denominator.bit_length()
     if _pow2(e) > a:
@@ -313,6 +537,17 @@ def fraction_from_arb(x: object) -> Fraction:
     return Fraction(m) * _pow2(e)
 
 
+def scaled_from_arb(x: object) -> ScaledRational:
+    """Exact value of an exact (zero-radius) ``flint.arb`` or ``flint.arf``, of any exponent.
+
+    Accuracy
+    --------
+    Exact: Arb's (mantissa, exponent) pair is kept as it is (no power of two is expanded).
+    """
+    man, exp = x.man_exp()  # type: ignore[attr-defined]
+    return ScaledRational(int(man), int(exp))
+
+
 def frobenius_upper(M: Any) -> Any:
     """Upper bound (an exact ``flint.arb``) of the Frobenius norm of an Arb matrix.
 
@@ -345,11 +580,13 @@ def ln_fraction(q: Fraction) -> float:
     return math.log(abs(q.numerator)) - math.log(q.denominator)
 
 
-def format_real(q: Fraction | float | int, digits: int = 6) -> str:
+def format_real(q: Fraction | ScaledRational | float | int, digits: int = 6) -> str:
     """A short decimal rendering of an exact value of any magnitude (never raises).
 
     Values inside float64's range print as ``repr`` of their float64 rounding; larger and
-    smaller ones as ``m.mmmmme+NNN`` computed in exact arithmetic.
+    smaller ones as ``m.mmmmme+NNN`` computed in exact arithmetic, or, for a ScaledRational
+    whose binary exponent is beyond 2**16, from an Arb ball at a working precision that
+    keeps the printed digits correct up to the rounding of the last one.
 
     Examples
     --------
@@ -362,6 +599,10 @@ def format_real(q: Fraction | float | int, digits: int = 6) -> str:
     """
     if isinstance(q, float):
         return repr(q)
+    if isinstance(q, ScaledRational):
+        if abs(q.e) > _EXACT_FORMAT_BITS:
+            return _format_scaled(q, digits)
+        q = q.to_fraction()
     q = Fraction(q)
     if q == 0:
         return "0"
@@ -374,6 +615,14 @@ def format_real(q: Fraction | float | int, digits: int = 6) -> str:
     a = abs(q)
     e10 = math.floor(ln_fraction(a) / math.log(10))
     m = a / Fraction(10) ** e10 if e10 >= 0 else a * Fraction(10) ** -e10
+    return _mantissa_text(m, e10, digits, negative=q < 0)
+
+
+_EXACT_FORMAT_BITS = 1 << 16
+
+
+def _mantissa_text(m: Fraction, e10: int, digits: int, *, negative: bool) -> str:
+    """``m.mmmm e+NNN`` for a value m * 10**e10 (m roughly in [1, 10))."""
     while m >= 10:
         m, e10 = m / 10, e10 + 1
     while m < 1:
@@ -381,7 +630,22 @@ def format_real(q: Fraction | float | int, digits: int = 6) -> str:
     text = repr(float(m)) if digits >= 17 else f"{float(m):.{max(digits - 1, 0)}f}"
     if text.startswith("10"):  # m rounded up to 10
         text, e10 = f"{1.0:.{max(digits - 1, 0)}f}", e10 + 1
-    return f"{'-' if q < 0 else ''}{text}e{e10:+04d}"
+    return f"{'-' if negative else ''}{text}e{e10:+04d}"
+
+
+def _format_scaled(q: ScaledRational, digits: int) -> str:
+    """:func:`format_real` of a value far outside every float range (|e| > 2**16)."""
+    from flint import arb, ctx, fmpq
+
+    # the decimal exponent has ~log10|e| digits; Arb carries them plus the mantissa's digits
+    prec = 64 + 4 * max(digits, 17) + 2 * abs(q.e).bit_length()
+    with ctx.workprec(prec):
+        v = arb(fmpq(abs(q.q.numerator), q.q.denominator)) * arb((1, q.e))
+        mid, _, exp10 = v.mid_rad_10exp(max(digits, 17) + 3)
+    man = int(mid)
+    ndig = len(str(man))
+    m = Fraction(man, 10 ** (ndig - 1))
+    return _mantissa_text(m, int(exp10) + ndig - 1, digits, negative=q.sign < 0)
 
 
 def read_scalar(x: object, name: str) -> float | int | Fraction:

@@ -27,8 +27,9 @@ no other code reads or writes the store. The keys in use:
 key                                value                                            written by
 =================================  ===============================================  ==============
 ``problems:definiteness``          certified :data:`Definiteness` class of H        problems
-``problems:eigh``                  float64 ``eigh`` of H (guides the definiteness   problems
-                                   proof, seeds the eigensolver)
+``problems:eigh``                  float64 ``eigh`` of H, computed only when the    problems
+                                   Cholesky definiteness test is inconclusive or an
+                                   eigendecomposition needs it
 ``problems:eig``                   ``{prec: CertifiedEig}``, the certified          problems
                                    decompositions of H by working precision
 ``problems:spectral``              enclosures of L, alpha, c_1, c_d, c_min          problems
@@ -176,11 +177,19 @@ class _ProblemBase:
         return certified_eig(
             self.hessian_arb,
             prec,
-            start=lambda: self.cached(
-                "problems:eigh", lambda: np.linalg.eigh(self.hessian_float64())
-            )[1],
+            start=lambda: self._float64_eigh()[1],
             decompositions=decompositions,
+            fast=self._fast_eig_source(),
         )
+
+    def _float64_eigh(self) -> tuple[F64, F64]:
+        """float64 ``eigh`` of H, cached: guides the proofs, never trusted."""
+        return self.cached("problems:eigh", lambda: np.linalg.eigh(self.hessian_float64()))
+
+    def _fast_eig_source(self) -> Callable[[], tuple[F64, F64, F64]] | None:
+        """(H, eigenvalues, eigenvectors) when H is exactly a float64 matrix (the float64
+        engine of :func:`verify.certified.eigen.certified_eig`), else None."""
+        return None
 
     def spectral_enclosures(self) -> dict[str, Enclosure]:
         """Certified enclosures of L = lambda_max(H), alpha = lambda_min(H) and c_min.
@@ -379,9 +388,16 @@ class Quadratic(_ProblemBase):
         return self.cached("problems:definiteness", self._certified_definiteness)
 
     def _certified_definiteness(self) -> Definiteness:
-        # the float64 eigh guides the proof, then seeds the certified eigensolver
-        eigh = self.cached("problems:eigh", lambda: np.linalg.eigh(self.H))
-        return certified_definiteness(self.H, "H", eigh=eigh)
+        # the float64 Cholesky test first; the float64 eigh (cached: it seeds the certified
+        # eigensolver too) only guides the fallback proof when that test is inconclusive
+        return certified_definiteness(self.H, "H", eigh=self._float64_eigh)
+
+    def _fast_eig_source(self) -> Callable[[], tuple[F64, F64, F64]] | None:
+        def source() -> tuple[F64, F64, F64]:
+            lam, X = self._float64_eigh()
+            return self.H, lam, X
+
+        return source
 
     def hessian_arb(self, prec: int) -> Any:
         """Arb matrix of H at working precision ``prec`` (exact: H is float64 data)."""

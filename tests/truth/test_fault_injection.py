@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from tests._strategies import dyadic_quadratics
 from verify import LeastSquares, Quadratic, truth
-from verify.certified import eigen
+from verify.certified import eigen, fasteig
 from verify.errors import NotCertifiedError
 from verify.problems import Problem
 from verify.truth import engine, rational
@@ -118,6 +118,18 @@ def radii_shrunk(mp: pytest.MonkeyPatch) -> None:
 def eps_shrunk(mp: pytest.MonkeyPatch) -> None:
     orig = eigen._residual_frobenius
     mp.setattr(eigen, "_residual_frobenius", lambda *a: orig(*a) / 1000)
+
+
+def fast_eps_shrunk(mp: pytest.MonkeyPatch) -> None:
+    """The float64 engine's proven residual bound (||H Q - Q diag(mu)||_F) divided by 1000."""
+    orig = fasteig.proven_norms
+    mp.setattr(fasteig, "proven_norms", lambda *a: (orig(*a)[0] / 1000, orig(*a)[1]))
+
+
+def fast_nu_zero(mp: pytest.MonkeyPatch) -> None:
+    """The float64 engine's proven orthogonality bound (||Q^T Q - I||_F) replaced by 0."""
+    orig = fasteig.proven_norms
+    mp.setattr(fasteig, "proven_norms", lambda *a: (orig(*a)[0], arb(0)))
 
 
 def solve_unbounded(mp: pytest.MonkeyPatch) -> None:
@@ -220,6 +232,69 @@ def test_removing_a_rigor_term_is_caught(
     If this fails, the fault injection above could no longer tell a broken proof from a
     correct one (the degradation became too small, or the term is no longer used).
     """
+    inject(degrade)
+    mutate(monkeypatch)
+    hits, refused, misses = _enclosed(make, order)
+    assert len(misses) >= len(POINTS) - 1, (name, hits, refused)
+
+
+# The float64 engine (verify.certified.fasteig), forced on the small problem: the degraded data
+# go through its proof (float64 bounds), and shrinking its residual bound must be caught.
+FAST_CASES = [
+    ("fast/eig-1e-12/radii=0", _quadratic, 1, eigenvalues_off(1e-12), radii_zero),
+    ("fast/eig-1e-12/eps/1000", _quadratic, 1, eigenvalues_off(1e-12), fast_eps_shrunk),
+    ("fast/rot-1e-10/eps/1000", _quadratic, 1, columns_rotated(1e-10), fast_eps_shrunk),
+    ("fast/scaled-1e-12/solve", _quadratic, 1, columns_scaled(1e-12), solve_unbounded),
+    ("fast/scaled-1e-12/nu=0", _quadratic, 1, columns_scaled(1e-12), fast_nu_zero),
+]
+
+
+@pytest.fixture
+def fast_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(eigen, "FAST_EIG_MIN_DIM", 0)
+
+
+def _uses_fast_engine(make: Callable[[], Problem]) -> bool:
+    p = make()
+    return p.certified_eig(eigen.MIN_EIG_PREC).bits > 0  # only the float64 engine sets bits
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "order", "degrade", "mutate"), FAST_CASES, ids=[c[0] for c in FAST_CASES]
+)
+def test_fast_engine_degraded_decomposition_still_encloses(
+    fast_engine: None,
+    inject: Callable[[Degrade], None],
+    name: str,
+    make: Callable[[], Problem],
+    order: int,
+    degrade: Degrade,
+    mutate: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """As above, through the float64 engine's proof."""
+    inject(degrade)
+    assert _uses_fast_engine(make)
+    hits, refused, misses = _enclosed(make, order)
+    assert not misses, f"{len(misses)} of {len(POINTS)} enclosures miss ({name}):\n" + "\n".join(
+        misses
+    )
+    assert hits == len(POINTS), (hits, refused)
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "order", "degrade", "mutate"), FAST_CASES, ids=[c[0] for c in FAST_CASES]
+)
+def test_fast_engine_removing_a_rigor_term_is_caught(
+    fast_engine: None,
+    inject: Callable[[Degrade], None],
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    make: Callable[[], Problem],
+    order: int,
+    degrade: Degrade,
+    mutate: Callable[[pytest.MonkeyPatch], None],
+) -> None:
+    """Sensitivity of the float64 engine's rigor terms (see the Arb-engine test above)."""
     inject(degrade)
     mutate(monkeypatch)
     hits, refused, misses = _enclosed(make, order)

@@ -23,6 +23,18 @@ The approach separates *computing* from *proving*:
    the refinement; refinement only makes the enclosures tight.
 
 By Bauer--Fike each eigenvalue of the exact H lies within kappa * eps of some mu_i.
+
+Two engines produce (Q, mu) and prove (nu, eps):
+
+* the float64 engine (:mod:`verify.certified.fasteig`), for an exact float64 H of dimension
+  above :data:`FAST_EIG_MIN_DIM`: Ogita--Aishima in double-double whose products are
+  error-free float64 GEMMs (Ozaki splitting), and rigorous float64 bounds of the residual and
+  of ||Q^T Q - I|| (:mod:`verify.certified.floatbounds`); only O(d^2) data reach Arb. It
+  serves requests up to :data:`MIN_EIG_PREC` bits (eps ~ 2^-100 ||H||);
+* the Arb engine (below), for everything else: higher precisions (it starts from the best
+  lower decomposition), least-squares Gram matrices, clusters the float64 engine leaves
+  unresolved, and small d, where it is cheap and tighter. :func:`arb_certified_eig` runs it
+  alone (the independent cross-check of the tests).
 """
 
 from __future__ import annotations
@@ -39,9 +51,11 @@ from ..floats import frobenius_upper
 from .enclosure import Enclosure
 
 __all__ = [
+    "FAST_EIG_MIN_DIM",
     "MIN_EIG_PREC",
     "ArbMatrix",
     "CertifiedEig",
+    "arb_certified_eig",
     "certified_eig",
     "spectral_constants",
 ]
@@ -86,6 +100,10 @@ class CertifiedEig:
         Upper bound of ||Q^{-1}||_2.
     prec : int
         Working precision in bits.
+    bits : int
+        Bits to which (Q, mu) are accurate relative to max |mu| (from the proven eps; 0 when
+        not recorded: the Arb engine's results are accurate to about ``prec``). Only used to
+        restart refinement at a higher precision.
     """
 
     Q: Any
@@ -97,6 +115,8 @@ class CertifiedEig:
     kappa: Any
     qinv_norm: Any
     prec: int
+    #: Bits to which (Q, mu) are accurate (from the proven eps), a start for further refinement.
+    bits: int = 0
 
     def solve(self, v: Any) -> Any:
         """Enclosure of Q^{-1} v for an Arb column vector ``v`` (any exact v in the ball).
@@ -253,6 +273,16 @@ def _refine(H: Any, Q: Any, prec: int, *, exact_update: bool) -> tuple[Any, list
 #: Lowest working precision of a decomposition (see :func:`certified_eig`).
 MIN_EIG_PREC = 156
 
+#: The float64 engine serves matrices of dimension above this (below, the Arb engine is cheap
+#: and its bounds are tighter: eps ~ 2^-148 ||H|| instead of ~2^-100 ||H||).
+FAST_EIG_MIN_DIM = 100
+
+#: The float64 engine's result is kept only when eps <= 2^-FAST_MIN_BITS ||mu||_max (else, e.g.
+#: for an unresolved cluster, the Arb engine takes over from float64 eigenvectors).
+FAST_MIN_BITS = 90
+
+F64 = NDArray[np.float64]
+
 
 def certified_eig(
     H: ArbMatrix,
@@ -260,6 +290,7 @@ def certified_eig(
     *,
     start: Callable[[], NDArray[np.float64]],
     decompositions: MutableMapping[int, CertifiedEig],
+    fast: Callable[[], tuple[F64, F64, F64]] | None = None,
 ) -> CertifiedEig:
     """Refined, certified eigendecomposition of the exact symmetric matrix ``H``.
 
@@ -275,6 +306,10 @@ def certified_eig(
     decompositions : mutable mapping
         The decompositions of this matrix by precision, read and extended here: any one at a
         precision >= ``prec`` is returned as it is, a lower one is refined further.
+    fast : callable, optional
+        When H is exactly a float64 matrix: returns ``(H, eigenvalues, eigenvectors)`` (a
+        float64 ``eigh``, not trusted), enabling the float64 engine for the first
+        decomposition when d > :data:`FAST_EIG_MIN_DIM`.
 
     Guarantee
     ---------
@@ -287,23 +322,99 @@ def certified_eig(
         If the refined Q is too far from orthogonal (nu >= 1/2), which happens only for
         pathological inputs.
     """
-    from flint import arb_mat, ctx
-
-    # Refinement gains bits in steps (52 -> 104 -> 156 with float64 updates), so working at
-    # least MIN_EIG_PREC costs no more than less, and lets one decomposition serve the
-    # spectral constants and the typical meta-gradient precisions alike.
     prec = max(prec, MIN_EIG_PREC)
     # any decomposition at a precision >= prec serves (its bounds are proven either way)
     usable = [p for p in decompositions if p >= prec]
     if usable:
         return decompositions[min(usable)]
+    if fast is not None and not decompositions and prec == MIN_EIG_PREC:
+        A, lam, X = fast()
+        if A.shape[0] > FAST_EIG_MIN_DIM:
+            result = _fast_certified_eig(A, lam, X, prec)
+            if result is not None:
+                decompositions[prec] = result
+                return result
+    result = arb_certified_eig(H, prec, start=start, decompositions=decompositions)
+    decompositions[prec] = result
+    return result
+
+
+def _arb_exact(Qh: F64, Ql: F64, mh: F64, ml: F64, prec: int) -> tuple[Any, list[Any]]:
+    """(Q, mu) as exact Arb data: Qh + Ql fits in 122 bits (fasteig rounds Ql), mu is summed
+    at a precision that holds any sum of two doubles."""
+    from flint import arb, arb_mat, ctx
+
+    with ctx.workprec(max(prec, 128)):
+        Q = arb_mat(Qh.tolist()) + arb_mat(Ql.tolist())
+    with ctx.workprec(2200):
+        mu = [arb(float(h)) + arb(float(lo)) for h, lo in zip(mh, ml, strict=True)]
+    return Q, mu
+
+
+def _to_double_double(Q: Any, mu: list[Any]) -> tuple[F64, F64, F64, F64]:
+    """Nearest double-double data to exact Arb data (for the fault-injection hook)."""
+    rows = [[x.mid() for x in row] for row in Q.tolist()]
+    Qh = np.array([[float(x) for x in row] for row in rows])
+    Ql = np.array([[float(x - float(x)) for x in row] for row in rows])
+    mh = np.array([float(m.mid()) for m in mu])
+    ml = np.array([float(m.mid() - float(m.mid())) for m in mu])
+    return Qh, Ql, mh, ml
+
+
+def _fast_certified_eig(A: F64, lam: F64, X: F64, prec: int) -> CertifiedEig | None:
+    """The float64 engine (:mod:`.fasteig`), or None when it cannot serve (range, accuracy)."""
+    from flint import arb, ctx
+
+    from . import fasteig
+
+    res = fasteig.fast_refine(A, X, lam)
+    if res is None:
+        return None
+    Q, mu = _arb_exact(res.Qh, res.Ql, res.mh, res.ml, prec)
+    if _DEGRADE is not None:
+        Q, mu = _DEGRADE(Q, mu, prec)
+        res = fasteig.prove(A, *_to_double_double(Q, mu))
+        if res is None:
+            return None
+        Q, mu = _arb_exact(res.Qh, res.Ql, res.mh, res.ml, prec)
+    with ctx.workprec(prec):
+        scale = arb(float(np.max(np.abs(res.mh)))) if res.mh.size else arb(0)
+        cert = _from_bounds(Q, mu, res.nu, res.resid, prec)
+        if _DEGRADE is None and not cert.eps <= scale * arb(2) ** -FAST_MIN_BITS:
+            return None
+    return cert
+
+
+def _accurate_bits(cert: CertifiedEig) -> int:
+    """Bits to which a decomposition is known accurate, from its proven eps (for restarts)."""
+    if cert.bits:
+        return cert.bits
+    return cert.prec
+
+
+def arb_certified_eig(
+    H: ArbMatrix,
+    prec: int,
+    *,
+    start: Callable[[], NDArray[np.float64]],
+    decompositions: MutableMapping[int, CertifiedEig],
+) -> CertifiedEig:
+    """The Arb engine alone: refine in Arb midpoint arithmetic and prove in ball arithmetic.
+
+    Starts from the best decomposition in ``decompositions`` below ``prec`` (else from
+    ``start()``); does not store its result. Same guarantee as :func:`certified_eig`.
+    """
+    from flint import arb_mat, ctx
+
+    prec = max(prec, MIN_EIG_PREC)
     with ctx.workprec(prec):
         Hb = H(prec)
         # start from the best lower-precision refinement, else float64
         lower = [p for p in decompositions if p < prec]
         if lower:
-            Q = decompositions[max(lower)].Q
-            bits = max(lower)
+            base = decompositions[max(lower)]
+            Q = base.Q
+            bits = min(max(lower), _accurate_bits(base))
         else:
             Q = arb_mat(start().tolist())
             bits = 52
@@ -321,9 +432,7 @@ def certified_eig(
         mu = [m.mid() for m in mu]
         if _DEGRADE is not None:
             Q, mu = _DEGRADE(Q, mu, prec)
-        result = _prove(Hb, Q, mu, prec)
-    decompositions[prec] = result
-    return result
+        return _prove(Hb, Q, mu, prec)
 
 
 def _prove(H: Any, Q: Any, mu: list[Any], prec: int) -> CertifiedEig:
@@ -345,6 +454,29 @@ def _prove(H: Any, Q: Any, mu: list[Any], prec: int) -> CertifiedEig:
     eps = (_residual_frobenius(H * Q, Q, mu) * qinv).abs_upper()
     kappa = ((1 + nu).sqrt() * qinv).abs_upper()
     return CertifiedEig(Q, QT, mu, order, nu, eps, kappa, qinv, prec)
+
+
+def _from_bounds(Q: Any, mu: list[Any], nu: Any, resid: Any, prec: int) -> CertifiedEig:
+    """CertifiedEig from proven nu >= ||Q^T Q - I||_F and resid >= ||H Q - Q diag(mu)||_F
+    (the float64 engine's bounds); same algebra as :func:`_prove`."""
+    from flint import arb
+
+    if not nu < arb(1) / 2:
+        raise NotCertifiedError(
+            f"refined eigenvectors not orthogonal enough (nu={nu.str(5)})",
+            prec_bits=prec,
+            achieved_rel=float("inf"),
+        )
+    d = Q.nrows()
+    order = sorted(range(d), key=lambda i: mu[i])
+    qinv = (1 / (1 - nu).sqrt()).abs_upper()
+    eps = (resid * qinv).abs_upper()
+    kappa = ((1 + nu).sqrt() * qinv).abs_upper()
+    scale = max((abs(m) for m in mu), key=lambda z: z.mid()) if mu else arb(0)
+    bits = 0
+    if eps > 0 and scale > 0:
+        bits = max(0, int(-float((eps / scale).log()) / np.log(2)) - 4)
+    return CertifiedEig(Q, Q.transpose(), mu, order, nu, eps, kappa, qinv, prec, bits)
 
 
 def _residual_frobenius(HQ: Any, Q: Any, mu: list[Any]) -> Any:

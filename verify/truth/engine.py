@@ -26,7 +26,9 @@ assigned.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from functools import cache
 from typing import Any, Literal
 
 from ..certified.enclosure import Enclosure
@@ -40,6 +42,7 @@ from ..floats import frobenius_upper
 from ..objectives import compose
 from ..problems import LeastSquares, Problem, Quadratic
 from ..validation import Point, validate_point, validate_rel_tol
+from . import rational
 
 __all__ = [
     "DEFAULT_MAX_PREC_BITS",
@@ -420,25 +423,98 @@ def _certify(
     start = min(max_prec_bits, max(128, tol_bits + 32 + 2 * ti.bit_length()))
     engines = ["eigen", "power"] if engine == "auto" else [engine]
     last_error: NotCertifiedError | None = None
+    exact = cache(lambda: _exact_enclosure(point, order, tol, max_prec_bits))
     for eng in engines:
         if eng == "power" and engine == "auto" and (problem.d > 60 or ti > 4096):
             break
         try:
-            return _adaptive(point, order, eng, tol, start, max_prec_bits)
+            return _adaptive(point, order, eng, tol, start, max_prec_bits, exact)
         except NotCertifiedError as exc:
             last_error = exc
     assert last_error is not None
     raise last_error
 
 
+# --------------------------------------------------------------------------- exact routes
+def _exact_results(point: Point) -> dict[str, Any] | None:
+    """verify.truth.rational's exact results at ``point`` when a cheap route exists."""
+    return rational.exact_value(
+        point.problem,
+        point.eta,
+        point.t,
+        objective=point.objective,
+        eval_problem=point.eval_problem,
+    )
+
+
+def _exact_enclosure(point: Point, order: int, tol: Fraction, cap: int) -> Enclosure | None:
+    """The result from exact rational arithmetic, when :func:`rational.exact_value` has a
+    cheap route (any t when GD reaches a fixed point in one step; small problems otherwise).
+
+    This is what settles a value that is exactly zero (e.g. 1 - eta lambda = 0 exactly for
+    the only excited mode, with eta = 1/3 not dyadic): no ball around it ever reaches a
+    relative tolerance. Exact for the naive objective and for every derivative; the log
+    objective's value log(g)/t is enclosed in Arb from the exact g.
+
+    Raises
+    ------
+    ZeroLossError
+        ``objective="log"`` where the exact loss is <= 0.
+    """
+    vals = _exact_results(point)
+    if vals is None:
+        return None
+    if order >= 1 or point.objective == "naive":
+        return Enclosure.exact((vals["F"], vals["dF"], vals["d2F"])[order])
+    from flint import arb, ctx, fmpq
+
+    g: Fraction = vals["loss"]
+    prec = 128
+    while prec <= cap:
+        with ctx.workprec(prec):
+            x = arb(fmpq(g.numerator, g.denominator)).log() / point.t
+        enc = Enclosure.from_arb(x, prec)
+        if enc.meets_rel_tol(tol):
+            return enc
+        prec *= 2
+    return None
+
+
+def _oracle(point: Point, order: int) -> Callable[[], Fraction | None]:
+    """The exact value for :meth:`Enclosure.to_float` to round when a ball cannot decide
+    (a value that is itself a rounding tie), or None: log(g)/t is irrational unless g = 1."""
+
+    def exact() -> Fraction | None:
+        try:
+            vals = _exact_results(point)
+        except ZeroLossError:
+            return None
+        if vals is None:
+            return None
+        if order == 0 and point.objective == "log":
+            return Fraction(0) if vals["loss"] == 1 else None
+        value: Fraction = (vals["F"], vals["dF"], vals["d2F"])[order]
+        return value
+
+    return exact
+
+
 def _adaptive(
-    point: Point, order: int, engine: str, tol: Fraction, start: int, cap: int
+    point: Point,
+    order: int,
+    engine: str,
+    tol: Fraction,
+    start: int,
+    cap: int,
+    exact: Callable[[], Enclosure | None],
 ) -> Enclosure:
+    oracle = _oracle(point, order)
+
     def at(prec: int) -> Enclosure | None:
         x = _compute(point, order, engine, prec)
         if x is None or not x.is_finite():
             return None
-        return Enclosure.from_arb(x, prec, refine=refine)
+        return Enclosure.from_arb(x, prec, refine=refine, oracle=oracle)
 
     def refine(prec: int) -> Enclosure:
         p = prec
@@ -455,11 +531,13 @@ def _adaptive(
     achieved = float("inf")
     while prec <= cap:
         enc = at(prec)
+        if enc is not None and enc.meets_rel_tol(tol):
+            return enc
+        if enc is None or enc.contains_zero():  # sign unresolved: maybe exactly zero
+            settled = exact()
+            if settled is not None:
+                return settled
         if enc is not None:
-            if enc.is_exact or (
-                not enc.contains_zero() and enc.rad <= tol * min(abs(enc.lower), abs(enc.upper))
-            ):
-                return enc
             achieved = enc.rel_radius()
         prec *= 2
     raise NotCertifiedError(

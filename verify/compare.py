@@ -53,12 +53,15 @@ from fractions import Fraction
 from .backprop import BackpropResult, Diagnostics, Sensitivity, sensitivity
 from .backprop.registry import backend_info
 from .certified.enclosure import Enclosure
+from .errors import FractionSizeError
 from .floats import (
     FloatFormat,
+    ScaledRational,
     bits_of_error,
     format_real,
     get_format,
     ln_fraction,
+    round_fraction,
     ulp_distance,
 )
 
@@ -67,6 +70,7 @@ __all__ = [
     "TOLERANCES",
     "Accuracy",
     "ErrorBound",
+    "abs_difference",
     "Judgement",
     "Outcome",
     "Tolerance",
@@ -238,7 +242,7 @@ class ErrorBound:
             return math.inf
         return math.exp(la)
 
-    def admits(self, err: Fraction) -> bool:
+    def admits(self, err: Fraction | ScaledRational) -> bool:
         """Whether an exact absolute error ``err`` >= 0 is within the bound (False: no bound)."""
         if not self.exists:
             return False
@@ -354,20 +358,36 @@ def accuracy(computed: float, truth: Enclosure, dtype: str | FloatFormat) -> Acc
     ulps = ulp_distance(c, ref, fmt)
     if not math.isfinite(c):
         return Accuracy(c, ref, ulps, bits_of_error(ulps), math.inf, math.inf)
-    diff = abs(Fraction(c) - truth.mid)
-    if truth.mid == 0:
+    mid = truth.mid_exact
+    diff = abs_difference(c, mid)
+    if mid == 0:
         rel_u = 0.0 if diff == 0 else math.inf
     else:
-        rel_u = _to_float(diff / abs(truth.mid)) / fmt.unit_roundoff
+        rel_u = _to_float(diff / abs(mid)) / fmt.unit_roundoff
     return Accuracy(c, ref, ulps, bits_of_error(ulps), rel_u, _to_float(diff))
 
 
-def _to_float(q: Fraction) -> float:
-    """float(q), saturating to inf instead of raising OverflowError."""
+def abs_difference(x: float, m: ScaledRational) -> ScaledRational:
+    """|x - m| for a finite float ``x`` and an exact value ``m`` of any magnitude.
+
+    Accuracy
+    --------
+    Exact, except when the two magnitudes are more than
+    :data:`~verify.floats.FRACTION_LIMIT_BITS` binades apart (a truth at t = 10^12 against a
+    float result): then the larger magnitude is returned, which is the difference within a
+    relative 2^-(2^20), far below the float precision of every use (ratios reported as floats,
+    and :meth:`ErrorBound.admits`, which compares logarithms in float64).
+    """
+    sx = ScaledRational(Fraction(x))
     try:
-        return float(q)
-    except OverflowError:
-        return math.inf
+        return abs(sx - m)
+    except FractionSizeError:
+        return max(abs(sx), abs(m))
+
+
+def _to_float(q: ScaledRational) -> float:
+    """q correctly rounded to float64 (inf beyond its range, 0 below it)."""
+    return round_fraction(q, "float64")
 
 
 def _dim(result: BackpropResult) -> int:
@@ -470,7 +490,7 @@ def _judge(
     """The rules of :func:`judge_value` for a float ``g`` of the format ``fmt`` (``bound``'s)."""
     acc = accuracy(g, truth, fmt)
     ref = acc.truth_rounded
-    where = f"the certified value {format_real(truth.mid)} rounds to {ref!r} in {fmt.name}"
+    where = f"the certified value {format_real(truth.mid_exact)} rounds to {ref!r} in {fmt.name}"
 
     def out(o: Outcome, reason: str) -> Judgement:
         return Judgement(o, acc, bound, reason)
@@ -490,12 +510,12 @@ def _judge(
     tiny = math.ldexp(1.0, fmt.emin)
     flag = underflow_flag(value, objective, diagnostics)
     what = "0" if g == 0 else f"subnormal {g!r}"
-    sign = 0 if truth.contains_zero() else (1 if truth.lower > 0 else -1)
+    sign = 0 if truth.contains_zero() else truth.sign()
     if g != 0 and sign != 0 and (g > 0) != (sign > 0):
         if abs(g) < tiny and flag is not None:
             return out(Outcome.UNDERFLOW, f"{what} (wrong sign) after {flag}; {where}")
         return out(Outcome.SILENTLY_WRONG, f"wrong sign: got {g!r}; {where} (sign certified)")
-    err = abs(Fraction(g) - truth.mid) if math.isfinite(g) else None
+    err = abs_difference(g, truth.mid_exact) if math.isfinite(g) else None
     if acc.ulps <= 1:
         return out(Outcome.ACCURATE, f"{acc.ulps:g} ulp(s) from the correctly rounded {ref!r}")
     if err is not None and bound.admits(err):
@@ -517,8 +537,8 @@ def _judge(
     if ref == 0:
         return out(Outcome.SILENTLY_WRONG, f"spurious normal-size {g!r}; {where}")
     if sign != 0:
-        ratio = Fraction(g) / truth.mid
-        if not Fraction(1, 2) <= ratio <= 2:
+        ratio = ScaledRational(Fraction(g)) / truth.mid_exact
+        if not ScaledRational(1, -1) <= ratio <= ScaledRational(2):
             return out(
                 Outcome.SILENTLY_WRONG,
                 f"off by a factor {format_real(ratio, 3)}: got {g!r}; {where}",

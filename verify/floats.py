@@ -566,17 +566,20 @@ def frobenius_upper(M: Any) -> Any:
     return total.sqrt().abs_upper()
 
 
-def ln_fraction(q: Fraction) -> float:
+def ln_fraction(q: Fraction | ScaledRational) -> float:
     """ln|q| for a nonzero rational of any magnitude (``-inf`` for 0), without overflow.
 
     Accuracy
     --------
-    ln of the numerator minus ln of the denominator, each correctly rounded by
-    :func:`math.log` on Python ints of any size: absolute error below 1e-15 * (1 + |ln q|) in
-    practice, enough for comparing against error bounds that are models anyway.
+    ln of the numerator minus ln of the denominator (plus e ln 2 for a
+    :class:`ScaledRational` q * 2**e), each correctly rounded by :func:`math.log` on Python
+    ints of any size: absolute error below 1e-15 * (1 + |ln q|) in practice, enough for
+    comparing against error bounds that are models anyway.
     """
     if q == 0:
         return -math.inf
+    if isinstance(q, ScaledRational):
+        return ln_fraction(q.q) + q.e * math.log(2)
     return math.log(abs(q.numerator)) - math.log(q.denominator)
 
 

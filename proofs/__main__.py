@@ -50,6 +50,12 @@ and the three functions `derive()`, `claim()` and `check()` (build the result wi
 module automatically; `tests/proofs` runs it and its claim-mutation test, and
 `python -m proofs --write` adds it here.
 
+A bound that is attained gets a `tightness(claimed)` function whose steps (named `tight: ...`)
+check equality where the derivation says the bound is attained, and `check()` includes them:
+a weaker claim that is still true then fails (`tests/proofs/test_proofs_tightness.py` shows
+it for each such bound). Now: Theorem 3's two upper bounds and the loss bounds of
+`adjoint_recurrence`; the other bounds are not attained (their docstrings say why).
+
 ## Summary
 
 | derivation | claim | status | methods |

@@ -49,6 +49,7 @@ __all__ = [
     "split_sum",
     "symbolic_identity_step",
     "symbolic_step",
+    "top_mode_points",
 ]
 
 METHOD_SYMBOLIC = "symbolic (SymPy)"
@@ -540,6 +541,40 @@ def spectral_points(
         if where is None or where(inst, eta)
         for t in ts
     ]
+
+
+def top_mode_points(
+    where: Callable[[Instance, Fraction], bool] | None = None,
+    ts: Iterable[int] = T_GRID,
+) -> list[dict[object, object]]:
+    """Grid points with ``w_0 = u_1``: every instance's spectrum, ``c = (1, 0, ..., 0)``.
+
+    Outside :class:`Instance`'s assumptions (``c_min = 0`` here), for the bounds that need no
+    ``c_min``: the limit case where they are attained (tightness checks).
+
+    Parameters
+    ----------
+    where : callable, optional
+        Domain restriction on ``(instance, eta)``; default: every point.
+    ts : iterable of int, optional
+        Unroll lengths.
+
+    Returns
+    -------
+    list of dict
+        Environments for :func:`compile_exact`.
+
+    Examples
+    --------
+    >>> env = top_mode_points()[0]
+    >>> env[S.c], env[S.c_min]
+    ([Fraction(1, 1), Fraction(0, 1)], Fraction(0, 1))
+    """
+    out = []
+    for env in spectral_points(where, ts):
+        cs = [Fraction(1)] + [Fraction(0)] * (int(env[S.d]) - 1)  # type: ignore[call-overload]
+        out.append({**env, S.c: cs, S.w0: cs, S.c_1: cs[0], S.c_d: cs[-1], S.c_min: Fraction(0)})
+    return out
 
 
 def mode_points() -> list[dict[object, object]]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from fractions import Fraction
 from types import MappingProxyType
 
 import sympy as sp
@@ -47,7 +48,7 @@ from proofs import _core as C
 from proofs import _symbols as S
 from proofs import gd_iterate, gd_loss, log_meta_gradient
 
-__all__ = ["ASSUMPTIONS", "STATEMENTS", "TITLE", "check", "claim", "derive"]
+__all__ = ["ASSUMPTIONS", "STATEMENTS", "TITLE", "check", "claim", "derive", "tightness"]
 
 TITLE = "Reverse-mode adjoint recurrence equals forward mode; Corollary 1 magnitudes"
 ASSUMPTIONS = (
@@ -156,6 +157,44 @@ def _literal_step(max_t: int, *, log_objective: bool) -> C.ProofStep:
     )
 
 
+def _alpha_mode_alone(inst: C.Instance, eta: Fraction) -> bool:
+    """eta = 1/lambda_i silences every mode but the last, which carries c_min (|c_d| <= |c_1|)."""
+    others = all(1 - eta * lam == 0 for lam in inst.eigs[:-1])
+    return others and abs(inst.cs[-1]) <= abs(inst.cs[0])
+
+
+def tightness(claimed: Mapping[str, sp.Expr]) -> list[C.ProofStep]:
+    """The loss bounds are attained, so a weaker (still true) claim fails.
+
+    Parameters
+    ----------
+    claimed : mapping
+        :func:`claim`'s bounds (or a replacement, in the tests).
+
+    Returns
+    -------
+    list of ProofStep
+        ``loss_upper`` is an equality at w_0 = u_1 for eta >= 2/(L + alpha) (then
+        rho = |1 - eta L|); ``loss_lower`` is an equality where eta = 1/lambda_i silences
+        every mode but the alpha mode and that mode carries c_min (then rho = 1 - eta alpha).
+        The adjoint bounds are not tight (the upper one bounds |c_i| by 1 and f from below by
+        the loss lower bound, which needs c_1 = 0 where |c_i| = 1 needs all weight on mode i;
+        the lower one needs c_1^2 = 1 and c_min > 0 at once) and are not checked for it.
+    """
+    f = gd_loss.claim()["loss"]
+    return [
+        C.grid_relation_step(
+            "tight: f(w_t) = L rho^(2t) / 2 at w_0 = u_1 for every eta >= 2/(L+alpha)",
+            f, "==", claimed["loss_upper"],
+            C.top_mode_points(lambda inst, e: e >= 2 / (inst.eigs[0] + inst.eigs[-1]))),
+        C.grid_relation_step(
+            "tight: f(w_t) = c_min^2 alpha rho^(2t) / 2 where only the alpha mode, carrying "
+            "c_min, survives (eta = 1/lambda_i for the others)",
+            f, "==", claimed["loss_lower"], C.spectral_points(_alpha_mode_alone),
+            min_points=2 * len(C.T_GRID)),
+    ]
+
+
 def check() -> C.ProofResult:
     """Check both modes and the magnitude bounds.
 
@@ -192,5 +231,6 @@ def check() -> C.ProofResult:
                              claimed["adjoint_upper"], pts, forall_index=True),
         C.grid_relation_step("max(|bar w_(t,1)|, |bar w_(t,d)|) >= 2 alpha c_min / (L t) rho^-t",
                              sp.Max(adj_1, adj_d), ">=", claimed["adjoint_lower"], pts),
+        *tightness(claimed),
     ]
     return C.make_result(__name__, TITLE, STATEMENTS, claimed, ASSUMPTIONS, steps)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from fractions import Fraction
 from types import MappingProxyType
 
 import sympy as sp
@@ -41,7 +42,7 @@ from proofs import _core as C
 from proofs import _symbols as S
 from proofs import naive_meta_gradient
 
-__all__ = ["ASSUMPTIONS", "STATEMENTS", "TITLE", "check", "claim", "derive"]
+__all__ = ["ASSUMPTIONS", "STATEMENTS", "TITLE", "check", "claim", "derive", "tightness"]
 
 TITLE = "Theorem 3: vanishing (eta < 2/L) and exploding (eta > 2/L) naive meta-gradient"
 ASSUMPTIONS = (
@@ -82,6 +83,42 @@ def claim() -> Mapping[str, sp.Expr]:
         "geometric_upper_bound": t * S.L**2 * S.rho ** (2 * t - 1),
         "lower_bound": S.c_1**2 * S.L**2 * t * (S.eta * S.L - 1) ** (2 * t - 1) - S.L**2 * t,
     }
+
+
+def _one_signed(inst: C.Instance, eta: Fraction) -> bool:
+    """Every z_i = 1 - eta lambda_i has the same sign (eta <= 1/L or eta >= 1/alpha)."""
+    return eta <= 1 / inst.eigs[0] or eta >= 1 / inst.eigs[-1]
+
+
+def tightness(claimed: Mapping[str, sp.Expr]) -> list[C.ProofStep]:
+    """The upper bounds are attained, so a weaker (still true) claim fails.
+
+    Parameters
+    ----------
+    claimed : mapping
+        :func:`claim`'s bounds (or a replacement, in the tests).
+
+    Returns
+    -------
+    list of ProofStep
+        Equality of |F'| and ``upper_bound`` wherever the summands of F' have one sign (the
+        triangle inequality is then an equality); equality of |F'| and
+        ``geometric_upper_bound`` at w_0 = u_1 for eta >= 2/(L + alpha), where rho = eta L - 1
+        is the top mode's |z_1| and sum c^2 lambda^2 = L^2. The lower bound is not tight (a
+        mode with z_i > 0 has lambda_i < 1/eta < L/2, so the slack is >= 3 L^2 t / 4
+        whenever such a mode carries weight) and is not checked for tightness.
+    """
+    grad = sp.Abs(derive()["gradient"])
+    return [
+        C.grid_relation_step(
+            "tight: |F'| = t sum c^2 lambda^2 |z|^(2t-1) where every z_i has one sign "
+            "(eta <= 1/L or eta >= 1/alpha)",
+            grad, "==", claimed["upper_bound"], C.spectral_points(_one_signed)),
+        C.grid_relation_step(
+            "tight: |F'| = t L^2 rho^(2t-1) at w_0 = u_1 for every eta >= 2/(L+alpha)",
+            grad, "==", claimed["geometric_upper_bound"],
+            C.top_mode_points(lambda inst, e: e >= 2 / (inst.eigs[0] + inst.eigs[-1]))),
+    ]
 
 
 def check() -> C.ProofResult:
@@ -132,5 +169,6 @@ def check() -> C.ProofResult:
                              S.eta * S.L - 1, ">", sp.S.One, above),
         C.grid_relation_step("F' >= c_1^2 L^2 t (eta L - 1)^(2t-1) - L^2 t for eta > 2/L",
                              grad, ">=", lower, above),
+        *tightness(claimed),
     ]
     return C.make_result(__name__, TITLE, STATEMENTS, claimed, ASSUMPTIONS, steps)

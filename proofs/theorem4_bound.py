@@ -26,6 +26,13 @@ Numerator :math:`2|\sum_i c_i^2\lambda_i^2 z_i^{2t-1}| \le 2L^2\rho^{2t-1}`; den
 :math:`\rho(\eta) \ge \tfrac{L}{L+\alpha}(1-\eta\alpha) + \tfrac{\alpha}{L+\alpha}(\eta L-1)
 = \tfrac{L-\alpha}{L+\alpha}` (a convex combination, identity checked symbolically) and
 :math:`L+\alpha \le 2L`.
+
+Tightness
+---------
+Neither bound is attained, so no ``tight:`` step checks them (paper notes §4.3: "very
+loose"): the numerator bound needs all weight on a mode with :math:`\lambda_i = L` and
+:math:`|z_i| = \rho`, the denominator bound all but :math:`c_{\min}^2` of it away from the
+mode attaining :math:`\rho`; the second bound adds :math:`L + \alpha \le 2L`.
 """
 
 from __future__ import annotations

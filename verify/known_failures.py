@@ -111,7 +111,7 @@ def _published_scale_mismatch(problem: Problem, eta: float, t: int, dtype: str) 
     # 2t |ln(rho/s)| exceeds the exponent range, with a margin of 10 nats for the O(1)
     # prefactors (w0^T ... H^2 w0 and the d-term sums)
     growth = 2 * t * abs(math.log(rho / s))
-    return (growth > fmt.ln_max + 10 and rho / s > 1) or growth > -fmt.ln_min_subnormal + 10
+    return bool((growth > fmt.ln_max + 10 and rho / s > 1) or growth > -fmt.ln_min_subnormal + 10)
 
 
 # The loss gradient at w_t is this many times below the rounding level of computing it

@@ -37,19 +37,82 @@ from .problems import LeastSquares, Problem, Quadratic
 
 __all__ = [
     "OBJECTIVES",
+    "OPTIMIZERS",
+    "WRT",
     "Objective",
+    "Optimizer",
     "Point",
+    "Wrt",
+    "validate_beta",
     "validate_eta",
     "validate_eval_problem",
     "validate_horizon",
     "validate_objective",
+    "validate_optimizer",
     "validate_point",
     "validate_rel_tol",
+    "validate_wrt",
 ]
 
 #: The meta-objectives (see :mod:`verify.objectives`), in display order.
 Objective = Literal["naive", "log"]
 OBJECTIVES: tuple[str, ...] = ("naive", "log")
+
+
+#: The inner optimizers: plain gradient descent and heavy-ball momentum
+#: w_{k+1} = w_k - eta grad f(w_k) + beta (w_k - w_{k-1}), w_{-1} = w_0.
+Optimizer = Literal["gd", "heavy_ball"]
+OPTIMIZERS: tuple[str, ...] = ("gd", "heavy_ball")
+
+#: The hyperparameters a meta-derivative can be taken with respect to.
+Wrt = Literal["eta", "beta"]
+WRT: tuple[str, ...] = ("eta", "beta")
+
+
+def validate_optimizer(optimizer: object) -> Optimizer:
+    """Return ``optimizer`` if it is ``"gd"`` or ``"heavy_ball"``, else raise UnknownOptionError."""
+    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise UnknownOptionError("optimizer", optimizer, f"must be one of {OPTIMIZERS}")
+    return optimizer  # type: ignore[return-value]
+
+
+def validate_wrt(wrt: object) -> Wrt:
+    """Return ``wrt`` if it is ``"eta"`` or ``"beta"``, else raise UnknownOptionError."""
+    if not isinstance(wrt, str) or wrt not in WRT:
+        raise UnknownOptionError("wrt", wrt, f"must be one of {WRT}")
+    return wrt  # type: ignore[return-value]
+
+
+def validate_beta(beta: object) -> Fraction:
+    """The exact value of a momentum coefficient; must be a finite real with 0 <= beta < 1.
+
+    Bad values raise :class:`~verify.errors.InvalidStepSizeError` (a hyperparameter error)
+    with ``argument="beta"``.
+
+    Accepts float, int, numpy scalars and :class:`fractions.Fraction`; never rounds (a float
+    is the dyadic rational it holds), like :func:`validate_eta`.
+
+    Examples
+    --------
+    >>> validate_beta(0.5), validate_beta(Fraction(9, 10))
+    (Fraction(1, 2), Fraction(9, 10))
+    """
+    if isinstance(beta, bool) or not isinstance(
+        beta, (int, float, Fraction, np.floating, np.integer)
+    ):
+        raise InvalidStepSizeError("beta", beta, "must be a real number (float, int or Fraction)")
+    if isinstance(beta, (float, np.floating)) and not math.isfinite(float(beta)):
+        raise InvalidStepSizeError("beta", beta, "must be finite")
+    q = (
+        beta
+        if isinstance(beta, Fraction)
+        else Fraction(int(beta))
+        if isinstance(beta, (int, np.integer))
+        else Fraction(float(beta))
+    )
+    if not 0 <= q < 1:
+        raise InvalidStepSizeError("beta", beta, "must satisfy 0 <= beta < 1")
+    return q
 
 
 def validate_objective(objective: object) -> Objective:

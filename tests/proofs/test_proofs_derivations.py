@@ -29,6 +29,7 @@ REQUIRED = {
     "stable_meta_gradient",
     "adjoint_recurrence",
     "large_t_limits",
+    "heavy_ball",
 }
 
 

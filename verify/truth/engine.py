@@ -27,6 +27,7 @@ assigned.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
 from typing import Any, Literal
@@ -36,17 +37,26 @@ from ..errors import (
     NotCertifiedError,
     NotPositiveDefiniteError,
     UnknownOptionError,
+    UnsupportedOptionError,
     ZeroLossError,
 )
 from ..floats import frobenius_upper
 from ..objectives import compose
 from ..problems import LeastSquares, Problem, Quadratic
-from ..validation import Point, validate_point, validate_rel_tol
-from . import rational
+from ..validation import (
+    Point,
+    validate_beta,
+    validate_optimizer,
+    validate_point,
+    validate_rel_tol,
+    validate_wrt,
+)
+from . import momentum, rational
 
 __all__ = [
     "DEFAULT_MAX_PREC_BITS",
     "DEFAULT_REL_TOL",
+    "Momentum",
     "meta_gradient",
     "meta_hessian",
     "meta_objective",
@@ -55,6 +65,48 @@ __all__ = [
 Engine = Literal["auto", "eigen", "power"]
 DEFAULT_REL_TOL = Fraction(1, 2**80)
 DEFAULT_MAX_PREC_BITS = 8192
+
+
+@dataclass(frozen=True)
+class Momentum:
+    """The validated inner optimizer: heavy ball with momentum ``beta`` (exact), derivatives
+    along ``wrt``. ``None`` in place of a Momentum means plain GD along eta."""
+
+    beta: Fraction
+    wrt: str
+
+
+def validate_momentum(optimizer: object, beta: object, wrt: object) -> Momentum | None:
+    """The optimizer settings, or ``None`` when they describe plain GD along eta.
+
+    ``optimizer="gd"`` takes no momentum (``beta`` must be 0) and has no ``wrt="beta"``;
+    heavy ball with ``beta = 0`` and ``wrt="eta"`` *is* GD and returns ``None`` too, so that
+    its enclosures are GD's exactly.
+
+    Raises
+    ------
+    UnknownOptionError
+        ``optimizer`` or ``wrt`` not one of the names.
+    InvalidStepSizeError
+        ``beta`` not a finite real in [0, 1).
+    UnsupportedOptionError
+        ``optimizer="gd"`` with ``beta != 0`` or ``wrt="beta"``.
+    """
+    opt = validate_optimizer(optimizer)
+    q = validate_beta(beta)
+    direction = validate_wrt(wrt)
+    if opt == "gd":
+        if q != 0:
+            raise UnsupportedOptionError(
+                "beta", beta, "optimizer='gd' has no momentum; use optimizer='heavy_ball'"
+            )
+        if direction != "eta":
+            raise UnsupportedOptionError(
+                "wrt", wrt, "optimizer='gd' has no beta; use optimizer='heavy_ball'"
+            )
+    if q == 0 and direction == "eta":
+        return None
+    return Momentum(q, direction)
 
 
 # --------------------------------------------------------------------------- Arb data
@@ -207,6 +259,30 @@ def _minimizer(problem: Problem, b: Any, prec: int) -> Any | None:
     return problem.cached(f"truth.engine:wstar@{prec}", make)
 
 
+def _eigen_start(problem: Problem, eig: Any, prec: int) -> tuple[Any, Any, Any, Any, Any]:
+    """(start, z, beta, wstar, b) for the eigen engines, at working precision ``prec``.
+
+    With b != 0 and H proven invertible the trajectory runs in the deviation from
+    w* = H^{-1} b: start = w0 - w*, z = Q^{-1} start, beta = None. Otherwise start = w0,
+    z = Q^{-1} w0 and beta = Q^{-1} b (None when b = 0), wstar None.
+    """
+    w0, b = _problem_vectors(problem, prec)
+    wstar = _minimizer(problem, b, prec) if b is not None else None
+    if wstar is not None:
+        start = w0 - wstar
+        z = problem.cached(f"truth.engine:z-shifted@{prec}", lambda: eig.solve(start))
+        beta = None
+    else:
+        start = w0
+        z = problem.cached(f"truth.engine:z@{prec}", lambda: eig.solve(w0))
+        beta = (
+            problem.cached(f"truth.engine:beta@{prec}", lambda: eig.solve(b))
+            if b is not None
+            else None
+        )
+    return start, z, beta, wstar, b
+
+
 def _trajectory_eigen(
     problem: Problem, eta: Fraction, t: int, order: int, prec: int
 ) -> tuple[list[Any], Any | None]:
@@ -220,25 +296,12 @@ def _trajectory_eigen(
     lose every digit once rho^t falls below the radius of w_t (paper notes §4.7: the meta-
     gradient of a converged least-squares run is exponentially small).
     """
-    from flint import arb, arb_mat, ctx
+    from flint import arb, ctx
 
     eig = problem.certified_eig(prec)
     with ctx.workprec(prec):
         e = _eta_arb(eta)
-        w0, b = _problem_vectors(problem, prec)
-        wstar = _minimizer(problem, b, prec) if b is not None else None
-        if wstar is not None:
-            start = w0 - wstar
-            z = problem.cached(f"truth.engine:z-shifted@{prec}", lambda: eig.solve(start))
-            beta = None
-        else:
-            start = w0
-            z = problem.cached(f"truth.engine:z@{prec}", lambda: eig.solve(w0))
-            beta = (
-                problem.cached(f"truth.engine:beta@{prec}", lambda: eig.solve(b))
-                if b is not None
-                else None
-            )
+        start, z, beta, wstar, b = _eigen_start(problem, eig, prec)
         d = problem.d
         cols: list[list[Any]] = [[], [], []]
         for i in range(d):
@@ -263,23 +326,70 @@ def _trajectory_eigen(
             if order >= 2:
                 at2 = a ** (t - 2) if t >= 2 else arb(0)
                 cols[2].append(-t * (t - 1) * mu * at2 * (bi - mu * zi))
-        vecs = []
-        for j in range(order + 1):
-            vecs.append(eig.Q * arb_mat([[x] for x in cols[j]]))
         w0n = frobenius_upper(start)
         bn = frobenius_upper(b) if beta is not None else None
         radii = _perturbation_radii(eig, e, t, order, w0n, bn)
-        for v, rad in zip(vecs, radii, strict=True):
-            bump = arb(0, rad)
-            for i in range(d):
-                v[i, 0] = v[i, 0] + bump
-        while len(vecs) < 3:
-            vecs.append(arb_mat(d, 1))
-        deviation = None
-        if wstar is not None:
-            deviation = vecs[0]
-            vecs[0] = wstar + deviation
+        return _assemble(eig, cols, radii, order, wstar)
+
+
+def _assemble(
+    eig: Any, cols: list[list[Any]], radii: list[Any], order: int, wstar: Any | None
+) -> tuple[list[Any], Any | None]:
+    """w^(j)_t = Q x^(j) plus the proven perturbation radius in every component; the deviation
+    split as in :func:`_trajectory_eigen`. Runs in the caller's precision context."""
+    from flint import arb, arb_mat
+
+    d = len(cols[0])
+    vecs = []
+    for j in range(order + 1):
+        vecs.append(eig.Q * arb_mat([[x] for x in cols[j]]))
+    for v, rad in zip(vecs, radii, strict=True):
+        bump = arb(0, rad)
+        for i in range(d):
+            v[i, 0] = v[i, 0] + bump
+    while len(vecs) < 3:
+        vecs.append(arb_mat(d, 1))
+    deviation = None
+    if wstar is not None:
+        deviation = vecs[0]
+        vecs[0] = wstar + deviation
     return vecs, deviation
+
+
+def _trajectory_heavy_ball(
+    problem: Problem, eta: Fraction, mom: Momentum, t: int, order: int, prec: int
+) -> tuple[list[Any], Any | None]:
+    """Heavy ball's (w_t, w'_t, w''_t) (derivatives along ``mom.wrt``) and the deviation, as
+    :func:`_trajectory_eigen` does for GD.
+
+    Per eigenmode the 2x2 companion recurrence is raised to the t-th power with its
+    derivatives (:func:`verify.truth.momentum.mode_derivatives`) at ``prec`` plus
+    (log2 t)^2 / 2 + 16 bits, what binary powering can lose to cancellation at a double root;
+    the eigendecomposition's error is bounded by
+    :func:`verify.truth.momentum.perturbation_radii` (Daleckii--Krein, no normality needed).
+    With b != 0 and H invertible the iteration runs in the deviation from w*, which heavy
+    ball shares with GD (a fixed point of both), so the start is w0 - w* and there is no
+    forcing.
+    """
+    from flint import ctx
+
+    eig = problem.certified_eig(prec)
+    mode_prec = prec + t.bit_length() ** 2 // 2 + 16
+    with ctx.workprec(prec):
+        e, bt = _eta_arb(eta), _eta_arb(mom.beta)
+        start, z, forcing, wstar, b = _eigen_start(problem, eig, prec)
+    cols: list[list[Any]] = [[], [], []]
+    with ctx.workprec(mode_prec):
+        for i, mu in enumerate(eig.mu):
+            bi = forcing[i, 0] if forcing is not None else None
+            xs = momentum.mode_derivatives(mu, e, bt, t, mom.wrt, order, z[i, 0], bi)
+            for j, x in enumerate(xs):
+                cols[j].append(x)
+    with ctx.workprec(prec):
+        w0n = frobenius_upper(start)
+        bn = frobenius_upper(b) if forcing is not None else None
+        radii = momentum.perturbation_radii(eig, e, bt, t, mom.wrt, order, w0n, bn)
+        return _assemble(eig, cols, radii, order, wstar)
 
 
 def _shifted_loss_derivatives(
@@ -347,13 +457,16 @@ def _trajectory_power(
 
 
 # --------------------------------------------------------------------------- driver
-def _compute(point: Point, order: int, engine: str, prec: int) -> Any:
+def _compute(point: Point, order: int, engine: str, prec: int, mom: Momentum | None) -> Any:
     """The requested derivative of the meta-objective as an Arb ball at precision ``prec``."""
     from flint import ctx
 
     problem, eta, t, objective = point.problem, point.eta, point.t, point.objective
-    traj = _trajectory_eigen if engine == "eigen" else _trajectory_power
-    (w, w1, w2), deviation = traj(problem, eta, t, order, prec)
+    if mom is not None:
+        (w, w1, w2), deviation = _trajectory_heavy_ball(problem, eta, mom, t, order, prec)
+    else:
+        traj = _trajectory_eigen if engine == "eigen" else _trajectory_power
+        (w, w1, w2), deviation = traj(problem, eta, t, order, prec)
     ev = point.evaluated_on
     with ctx.workprec(prec):
         if deviation is not None and ev is problem:
@@ -402,8 +515,12 @@ def _certify(
     order: int,
     engine: str,
     max_prec_bits: int,
+    optimizer: object = "gd",
+    beta: object = 0,
+    wrt: object = "eta",
 ) -> Enclosure:
     point = validate_point(problem, eta, t, objective, eval_problem)
+    mom = validate_momentum(optimizer, beta, wrt)
     if isinstance(max_prec_bits, bool) or not isinstance(max_prec_bits, int) or max_prec_bits < 64:
         from ..errors import InvalidPrecisionError
 
@@ -411,6 +528,10 @@ def _certify(
     tol = validate_rel_tol(rel_tol, max_prec_bits=max_prec_bits)
     if engine not in ("auto", "eigen", "power"):
         raise UnknownOptionError("engine", engine, "must be 'auto', 'eigen' or 'power'")
+    if mom is not None and engine == "power":
+        raise UnsupportedOptionError(
+            "engine", engine, "heavy ball is certified by the eigen engine only"
+        )
     if point.objective == "log":
         _check_log_definiteness(
             point.evaluated_on, "problem" if eval_problem is None else "eval_problem"
@@ -423,12 +544,12 @@ def _certify(
     start = min(max_prec_bits, max(128, tol_bits + 32 + 2 * ti.bit_length()))
     engines = ["eigen", "power"] if engine == "auto" else [engine]
     last_error: NotCertifiedError | None = None
-    exact = cache(lambda: _exact_enclosure(point, order, tol, max_prec_bits))
+    exact = cache(lambda: _exact_enclosure(point, order, tol, max_prec_bits, mom))
     for eng in engines:
-        if eng == "power" and engine == "auto" and (problem.d > 60 or ti > 4096):
+        if eng == "power" and engine == "auto" and (problem.d > 60 or ti > 4096 or mom):
             break
         try:
-            return _adaptive(point, order, eng, tol, start, max_prec_bits, exact)
+            return _adaptive(point, order, eng, tol, start, max_prec_bits, exact, mom)
         except NotCertifiedError as exc:
             last_error = exc
     assert last_error is not None
@@ -436,8 +557,22 @@ def _certify(
 
 
 # --------------------------------------------------------------------------- exact routes
-def _exact_results(point: Point) -> dict[str, Any] | None:
+def _exact_results(point: Point, mom: Momentum | None) -> dict[str, Any] | None:
     """verify.truth.rational's exact results at ``point`` when a cheap route exists."""
+    if mom is not None:
+        n = sum(p.n for p in (point.problem, point.eval_problem) if isinstance(p, LeastSquares))
+        work = point.problem.d**2 * ((point.t + 1) ** 2 + n)
+        if point.t > rational.HEAVY_BALL_MAX_T or work > rational.FORWARD_WORK_LIMIT:
+            return None
+        return rational.heavy_ball_forward(
+            point.problem,
+            point.eta,
+            point.t,
+            beta=mom.beta,
+            wrt=mom.wrt,
+            objective=point.objective,
+            eval_problem=point.eval_problem,
+        )
     return rational.exact_value(
         point.problem,
         point.eta,
@@ -447,7 +582,9 @@ def _exact_results(point: Point) -> dict[str, Any] | None:
     )
 
 
-def _exact_enclosure(point: Point, order: int, tol: Fraction, cap: int) -> Enclosure | None:
+def _exact_enclosure(
+    point: Point, order: int, tol: Fraction, cap: int, mom: Momentum | None = None
+) -> Enclosure | None:
     """The result from exact rational arithmetic, when :func:`rational.exact_value` has a
     cheap route (any t when GD reaches a fixed point in one step; small problems otherwise).
 
@@ -461,7 +598,7 @@ def _exact_enclosure(point: Point, order: int, tol: Fraction, cap: int) -> Enclo
     ZeroLossError
         ``objective="log"`` where the exact loss is <= 0.
     """
-    vals = _exact_results(point)
+    vals = _exact_results(point, mom)
     if vals is None:
         return None
     if order >= 1 or point.objective == "naive":
@@ -480,13 +617,13 @@ def _exact_enclosure(point: Point, order: int, tol: Fraction, cap: int) -> Enclo
     return None
 
 
-def _oracle(point: Point, order: int) -> Callable[[], Fraction | None]:
+def _oracle(point: Point, order: int, mom: Momentum | None) -> Callable[[], Fraction | None]:
     """The exact value for :meth:`Enclosure.to_float` to round when a ball cannot decide
     (a value that is itself a rounding tie), or None: log(g)/t is irrational unless g = 1."""
 
     def exact() -> Fraction | None:
         try:
-            vals = _exact_results(point)
+            vals = _exact_results(point, mom)
         except ZeroLossError:
             return None
         if vals is None:
@@ -507,11 +644,12 @@ def _adaptive(
     start: int,
     cap: int,
     exact: Callable[[], Enclosure | None],
+    mom: Momentum | None = None,
 ) -> Enclosure:
-    oracle = _oracle(point, order)
+    oracle = _oracle(point, order, mom)
 
     def at(prec: int) -> Enclosure | None:
-        x = _compute(point, order, engine, prec)
+        x = _compute(point, order, engine, prec, mom)
         if x is None or not x.is_finite():
             return None
         return Enclosure.from_arb(x, prec, refine=refine, oracle=oracle)
@@ -543,12 +681,18 @@ def _adaptive(
     raise NotCertifiedError(
         f"could not certify the {['meta-objective', 'meta-gradient', 'meta-Hessian'][order]} "
         f"(objective={point.objective!r}, eta={float(point.eta)!r}, t={point.t}, "
-        f"engine={engine!r}) to relative "
+        f"engine={engine!r}{_momentum_text(mom)}) to relative "
         f"radius {float(tol):.3g} within max_prec_bits={cap}; reached {achieved:.3g}. The value "
         "may be exactly zero or extraordinarily close to it.",
         prec_bits=cap,
         achieved_rel=achieved,
     )
+
+
+def _momentum_text(mom: Momentum | None) -> str:
+    if mom is None:
+        return ""
+    return f", optimizer='heavy_ball', beta={float(mom.beta)!r}, wrt={mom.wrt!r}"
 
 
 _DOC_PARAMS = """
@@ -570,6 +714,15 @@ _DOC_PARAMS = """
         ``"auto"`` tries the eigen engine, then (small d and t only) the power engine.
     max_prec_bits : int
         Precision cap; past it :class:`~verify.errors.NotCertifiedError` is raised.
+    optimizer : {"gd", "heavy_ball"}
+        The inner optimizer: GD, or heavy-ball momentum
+        w_{k+1} = w_k - eta grad f(w_k) + beta (w_k - w_{k-1}) with w_{-1} = w_0 (eigen engine
+        only; ``beta = 0`` with ``wrt="eta"`` is GD and returns GD's enclosures exactly).
+    beta : float, int or Fraction
+        Momentum, 0 <= beta < 1, used exactly; must be 0 for ``optimizer="gd"``.
+    wrt : {"eta", "beta"}
+        (meta_gradient, meta_hessian) The hyperparameter to differentiate in; ``"beta"``
+        needs ``optimizer="heavy_ball"``.
 
     Returns
     -------
@@ -585,8 +738,9 @@ _DOC_PARAMS = """
     Raises
     ------
     InvalidStepSizeError, InvalidHorizonError, InvalidPrecisionError, UnknownOptionError,
-    ShapeMismatchError
-        Bad arguments (each names the argument and value).
+    UnsupportedOptionError, ShapeMismatchError
+        Bad arguments (each names the argument and value): among them ``beta`` outside
+        [0, 1), an unknown ``optimizer`` or ``wrt``, momentum with ``optimizer="gd"``.
     NotPositiveDefiniteError
         ``objective="log"`` on a quadratic whose H is not certified positive definite.
     ZeroLossError
@@ -606,6 +760,8 @@ def meta_objective(
     rel_tol: float | Fraction = DEFAULT_REL_TOL,
     engine: Engine = "auto",
     max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
+    optimizer: str = "gd",
+    beta: float | Fraction = 0,
 ) -> Enclosure:
     return _certify(
         problem,
@@ -617,6 +773,8 @@ def meta_objective(
         order=0,
         engine=engine,
         max_prec_bits=max_prec_bits,
+        optimizer=optimizer,
+        beta=beta,
     )
 
 
@@ -630,6 +788,9 @@ def meta_gradient(
     rel_tol: float | Fraction = DEFAULT_REL_TOL,
     engine: Engine = "auto",
     max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
+    optimizer: str = "gd",
+    beta: float | Fraction = 0,
+    wrt: str = "eta",
 ) -> Enclosure:
     return _certify(
         problem,
@@ -641,6 +802,9 @@ def meta_gradient(
         order=1,
         engine=engine,
         max_prec_bits=max_prec_bits,
+        optimizer=optimizer,
+        beta=beta,
+        wrt=wrt,
     )
 
 
@@ -654,6 +818,9 @@ def meta_hessian(
     rel_tol: float | Fraction = DEFAULT_REL_TOL,
     engine: Engine = "auto",
     max_prec_bits: int = DEFAULT_MAX_PREC_BITS,
+    optimizer: str = "gd",
+    beta: float | Fraction = 0,
+    wrt: str = "eta",
 ) -> Enclosure:
     return _certify(
         problem,
@@ -665,11 +832,15 @@ def meta_hessian(
         order=2,
         engine=engine,
         max_prec_bits=max_prec_bits,
+        optimizer=optimizer,
+        beta=beta,
+        wrt=wrt,
     )
 
 
 meta_objective.__doc__ = "Certified meta-objective F(eta).\n" + _DOC_PARAMS
-meta_gradient.__doc__ = "Certified meta-gradient dF/deta.\n" + _DOC_PARAMS
+meta_gradient.__doc__ = "Certified meta-gradient dF/deta (or dF/dbeta).\n" + _DOC_PARAMS
 meta_hessian.__doc__ = (
-    "Certified second derivative d^2F/deta^2 (for convexity checks).\n" + _DOC_PARAMS
+    "Certified second derivative d^2F/deta^2 or d^2F/dbeta^2 (for convexity checks).\n"
+    + _DOC_PARAMS
 )

@@ -11,6 +11,10 @@ compute the same derivatives so that they can be checked against each other:
 * :func:`closed_form` -- matrix powers: w_t = A^t w0 + eta sum_{k<t} A^k b and
   w'_t = -t H A^{t-1} w0 + sum_{k<t} (A^k - eta k H A^{k-1}) b.
 
+:func:`heavy_ball_forward` is the same forward mode for heavy-ball momentum
+w_{k+1} = w_k - eta (H w_k - b) + beta (w_k - w_{k-1}), w_{-1} = w_0, with exact derivatives
+in eta or in beta.
+
 :func:`structured` is exact at *any* t, in O(d^2) operations, on the inputs where GD reaches
 a fixed point in one step: w0 and b in ker(H (eta H - I)) (e.g. 1 - eta lambda = 0 exactly
 for the only mode w0 excites). :func:`exact_value` picks whichever route is cheap enough.
@@ -27,10 +31,12 @@ from ..validation import Point, validate_point
 
 __all__ = [
     "FORWARD_WORK_LIMIT",
+    "HEAVY_BALL_MAX_T",
     "ExactData",
     "closed_form",
     "exact_value",
     "forward",
+    "heavy_ball_forward",
     "loss_derivatives",
     "reverse",
     "structured",
@@ -364,3 +370,101 @@ def exact_value(
     if problem.d**2 * ((int(t) + 1) ** 2 + n) > FORWARD_WORK_LIMIT:
         return None
     return forward(problem, eta, t, objective=objective, eval_problem=eval_problem)
+
+
+HEAVY_BALL_MAX_T = 50
+"""Largest horizon :func:`heavy_ball_forward` accepts (exact numbers grow ~100 bits a step)."""
+
+
+def _heavy_ball_trajectory(
+    data: ExactData, eta: Fraction, beta: Fraction, t: int, wrt: str
+) -> tuple[Vec, Vec, Vec]:
+    """(w_t, w'_t, w''_t) of heavy ball, derivatives along ``wrt``, by exact forward mode.
+
+    Differentiating w_{k+1} = w_k - eta (H w_k - b) + beta (w_k - w_{k-1}):
+    along eta, w'_{k+1} = A w'_k - (H w_k - b) + beta (w'_k - w'_{k-1}) and
+    w''_{k+1} = A w''_k - 2 H w'_k + beta (w''_k - w''_{k-1});
+    along beta, w'_{k+1} = A w'_k + (w_k - w_{k-1}) + beta (w'_k - w'_{k-1}) and
+    w''_{k+1} = A w''_k + 2 (w'_k - w'_{k-1}) + beta (w''_k - w''_{k-1}),
+    with A = I - eta H and w_{-1} = w_0 (so every derivative starts at 0 twice).
+    """
+    zero = [Fraction(0)] * data.d
+    w, w1, w2 = list(data.w0), list(zero), list(zero)
+    p, p1, p2 = list(w), list(zero), list(zero)  # the previous iterate and its derivatives
+    for _ in range(t):
+        gw, Hw1, Hw2 = data.grad(w), data.matvec(w1), data.matvec(w2)
+        if wrt == "eta":
+            s1 = [-g for g in gw]
+            s2 = [-2 * h for h in Hw1]
+        else:
+            s1 = [a - b for a, b in zip(w, p, strict=True)]
+            s2 = [2 * (a - b) for a, b in zip(w1, p1, strict=True)]
+        n2 = [
+            a - eta * h + s + beta * (a - q)
+            for a, h, s, q in zip(w2, Hw2, s2, p2, strict=True)
+        ]
+        n1 = [
+            a - eta * h + s + beta * (a - q)
+            for a, h, s, q in zip(w1, Hw1, s1, p1, strict=True)
+        ]
+        n0 = [a - eta * g + beta * (a - q) for a, g, q in zip(w, gw, p, strict=True)]
+        p, p1, p2 = w, w1, w2
+        w, w1, w2 = n0, n1, n2
+    return w, w1, w2
+
+
+def heavy_ball_forward(
+    problem: Problem,
+    eta: float | Fraction,
+    t: int,
+    *,
+    beta: float | Fraction,
+    wrt: str = "eta",
+    objective: str = "naive",
+    eval_problem: Problem | None = None,
+) -> dict[str, Any]:
+    """Exact heavy-ball results and their derivatives along eta or beta, by forward mode.
+
+    Heavy ball: w_{k+1} = w_k - eta grad f(w_k) + beta (w_k - w_{k-1}), w_{-1} = w_0
+    (beta = 0 is gradient descent, and then this equals :func:`forward` exactly).
+
+    Parameters
+    ----------
+    problem, eta, t, objective, eval_problem
+        As :func:`forward`; t <= :data:`HEAVY_BALL_MAX_T`.
+    beta : float or Fraction
+        Momentum, 0 <= beta < 1, used exactly.
+    wrt : {"eta", "beta"}
+        The hyperparameter the derivatives ``dloss``, ``d2loss``, ``dF``, ``d2F`` are taken in.
+
+    Returns
+    -------
+    dict
+        As :func:`forward`: ``loss``, ``dloss``, ``d2loss``, ``F``, ``dF``, ``d2F``, ``w_t``.
+
+    Guarantee
+    ---------
+    Exact rational arithmetic; no rounding anywhere.
+
+    Raises
+    ------
+    InvalidHorizonError
+        ``t`` above :data:`HEAVY_BALL_MAX_T` (or any bad horizon).
+    InvalidStepSizeError, UnknownOptionError
+        Bad ``eta``, ``beta`` or ``wrt`` (each names the argument).
+    ZeroLossError
+        ``objective="log"`` where the exact loss at w_t is <= 0.
+    """
+    from ..errors import InvalidHorizonError
+    from ..validation import validate_beta, validate_wrt
+
+    q_beta = validate_beta(beta)
+    direction = validate_wrt(wrt)
+    point, data, ev = _exact_point(problem, eta, t, objective, eval_problem)
+    if point.t > HEAVY_BALL_MAX_T:
+        raise InvalidHorizonError(
+            "t", t, f"the exact heavy-ball oracle unrolls at most {HEAVY_BALL_MAX_T} steps"
+        )
+    w, w1, w2 = _heavy_ball_trajectory(data, point.eta, q_beta, point.t, direction)
+    arg = "eta" if direction == "eta" else "beta"
+    return _results(point, ev, w, w1, w2, eta if arg == "eta" else beta)

@@ -33,10 +33,23 @@ Parametrized arguments (generated for the tests that name them):
 * ``l2l_dtype`` -- one float format name per selected dtype.
 
 Marker ``@pytest.mark.meta_gradient(objective="log", backends=None, dtypes=None,
-like="numpy", known_failures=True)``: the objective ``l2l_check`` assumes, the backends and
-dtypes to run (intersected with the command line), which built-in backend's error model and
-known-failure regions apply to your own implementation (``like``), and whether known regions
-are applied. Arguments are validated at collection with typed errors.
+like="numpy", known_failures=True, optimizer="gd", beta=None, beta1=None, beta2=None,
+eps=None)``: the objective ``l2l_check`` assumes, the backends and dtypes to run (intersected
+with the command line), which built-in backend's error model and known-failure regions apply
+to your own implementation (``like``), whether known regions are applied, and the inner
+optimizer with its settings (:func:`verify.backprop.meta_gradient`'s ``optimizer=``, ``beta=``,
+``beta1=``, ``beta2=``, ``eps=``). Arguments are validated at collection with typed errors.
+
+Optimizers other than plain GD
+------------------------------
+With ``optimizer="heavy_ball"`` or ``"adam"`` the marker restricts ``l2l_backend`` to the
+backends that unroll it (the backprop registry's ``optimizers``), ``l2l_backend(...)`` runs it
+with the marker's settings, the ``l2l_optimizer`` fixture gives the
+:class:`~verify.backprop.Optimizer`, and ``l2l_check`` / ``l2l_check.result`` judge a point
+only through certified truth *for that optimizer* and the one judge: when
+:func:`verify.truth.meta_gradient` and :func:`verify.check_meta_gradient` both accept
+``optimizer=`` for it, the verdict is theirs; otherwise the point is **not judged** -- counted
+in the summary's ``not_judged`` column and the test skipped with the reason -- never passed.
 
 Command-line options: ``--l2l-backends numpy,torch`` (default: every installed backend),
 ``--l2l-dtypes float32,float64`` (default), ``--l2l-precision BITS`` (relative radius of the
@@ -70,7 +83,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .backprop.registry import BACKENDS, installed
+from .backprop.optimizers import GD, Optimizer, make_optimizer
+from .backprop.registry import BACKENDS, installed, select
 from .errors import ArgumentError, InvalidPrecisionError, UnknownOptionError
 from .floats import FORMATS
 from .outcomes import OUTCOME_NAMES
@@ -92,6 +106,8 @@ __all__ = [
     "MetaGradientCheck",
     "PluginSettings",
     "installed_backends",
+    "optimizer_kwargs",
+    "unjudgeable",
 ]
 
 MARKER = "meta_gradient"
@@ -102,11 +118,21 @@ ALL_DTYPES: tuple[str, ...] = tuple(FORMATS)
 DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
 #: Certified truth precision: relative radius <= 2^-80 (as :data:`verify.truth.DEFAULT_REL_TOL`).
 DEFAULT_PRECISION_BITS = 80
-_MARKER_ARGS = ("objective", "backends", "dtypes", "like", "known_failures")
+_SETTING_ARGS = ("beta", "beta1", "beta2", "eps")
+_MARKER_ARGS: tuple[str, ...] = (
+    "objective",
+    "backends",
+    "dtypes",
+    "like",
+    "known_failures",
+    "optimizer",
+    *_SETTING_ARGS,
+)
 _MARKER_DOC = (
-    f"{MARKER}(objective='log', backends=None, dtypes=None, like='numpy', known_failures=True): "
-    "a meta-gradient property test (l2l-verify): parametrizes l2l_backend / l2l_dtype and sets "
-    "the defaults of l2l_check"
+    f"{MARKER}(objective='log', backends=None, dtypes=None, like='numpy', known_failures=True, "
+    "optimizer='gd', beta=None, beta1=None, beta2=None, eps=None): a meta-gradient property "
+    "test (l2l-verify): parametrizes l2l_backend / l2l_dtype and sets the defaults of "
+    "l2l_check"
 )
 
 
@@ -166,6 +192,7 @@ class MarkerArgs:
     dtypes: tuple[str, ...] | None = None
     like: str = "numpy"
     known_failures: bool = True
+    optimizer: Optimizer = GD
 
     @classmethod
     def from_marker(cls, marker: pytest.Mark | None) -> MarkerArgs:
@@ -189,12 +216,16 @@ class MarkerArgs:
         known = kw.get("known_failures", True)
         if not isinstance(known, bool):
             raise UnknownOptionError("known_failures", known, "must be True or False")
+        opt = make_optimizer(
+            kw.get("optimizer", "gd"), **{k: kw[k] for k in _SETTING_ARGS if k in kw}
+        )
         return cls(
             objective,
             _names("backends", kw.get("backends"), ALL_BACKENDS),
             _names("dtypes", kw.get("dtypes"), ALL_DTYPES),
             like,
             known,
+            opt,
         )
 
 
@@ -208,19 +239,30 @@ def _names(name: str, value: Any, allowed: Sequence[str]) -> tuple[str, ...] | N
     return items
 
 
+def optimizer_kwargs(opt: Optimizer) -> dict[str, Any]:
+    """``opt`` as keyword arguments of :func:`verify.backprop.meta_gradient`."""
+    out: dict[str, Any] = {"optimizer": opt.name}
+    out.update({k: getattr(opt, k) for k in _SETTING_ARGS if getattr(opt, k) is not None})
+    return out
+
+
 @dataclass(frozen=True)
 class Backend:
     """One float backend, callable like :func:`verify.backprop.meta_gradient` without ``backend=``.
 
-    ``str(backend)`` is its name.
+    ``str(backend)`` is its name. ``optimizer`` (the marker's) is passed through unless the
+    call names ``optimizer=`` itself.
     """
 
     name: str
+    optimizer: Optimizer = GD
 
     def __call__(self, problem: Problem, eta: Any, t: int, **kwargs: Any) -> BackpropResult:
         """Run :func:`verify.backprop.meta_gradient` on this backend."""
         from .backprop import meta_gradient
 
+        if "optimizer" not in kwargs and not self.optimizer.is_gd:
+            kwargs.update(optimizer_kwargs(self.optimizer))
         return meta_gradient(problem, eta, t, backend=self.name, **kwargs)
 
     def __str__(self) -> str:
@@ -244,7 +286,14 @@ class CertifiedTruth:
         self._cache_size = cache_size
 
     def _key(
-        self, kind: str, problem: Problem, eta: Any, t: int, objective: str, ev: Problem | None
+        self,
+        kind: str,
+        problem: Problem,
+        eta: Any,
+        t: int,
+        objective: str,
+        ev: Problem | None,
+        opt: Optimizer,
     ) -> tuple[Any, ...]:
         return (
             kind,
@@ -253,6 +302,7 @@ class CertifiedTruth:
             int(t),
             objective,
             None if ev is None else ev.fingerprint,
+            opt,
         )
 
     def _get(
@@ -263,13 +313,17 @@ class CertifiedTruth:
         t: int,
         objective: str,
         eval_problem: Problem | None,
+        opt: Optimizer = GD,
     ) -> Enclosure:
         from . import truth
 
-        key = self._key(kind, problem, eta, t, objective, eval_problem)
+        key = self._key(kind, problem, eta, t, objective, eval_problem, opt)
         hit = self._cache.get(key)
         if hit is None:
             fn = truth.meta_gradient if kind == "grad" else truth.meta_objective
+            extra: dict[str, Any] = {}
+            if not opt.is_gd:  # only reached where unjudgeable() found the API
+                extra = {"optimizer": opt.name, "beta": Fraction(opt.beta or 0)}
             hit = fn(
                 problem,
                 eta,
@@ -277,6 +331,7 @@ class CertifiedTruth:
                 objective=objective,
                 eval_problem=eval_problem,
                 rel_tol=self.rel_tol,
+                **extra,
             )
             if len(self._cache) >= self._cache_size:
                 self._cache.pop(next(iter(self._cache)))
@@ -291,9 +346,20 @@ class CertifiedTruth:
         *,
         objective: str = "log",
         eval_problem: Problem | None = None,
+        optimizer: Optimizer = GD,
     ) -> Enclosure:
-        """Certified F'(eta) (see :func:`verify.truth.meta_gradient`)."""
-        return self._get("grad", problem, eta, t, objective, eval_problem)
+        """Certified F'(eta) (see :func:`verify.truth.meta_gradient`) of GD, or of
+        ``optimizer`` where :func:`unjudgeable` finds certified truth for it.
+
+        Raises
+        ------
+        ArgumentError
+            Naming ``optimizer`` when no certified truth exists for it.
+        """
+        reason = unjudgeable(optimizer)
+        if reason is not None:
+            raise ArgumentError("optimizer", optimizer.label(), reason)
+        return self._get("grad", problem, eta, t, objective, eval_problem, optimizer)
 
     def meta_objective(
         self,
@@ -306,6 +372,35 @@ class CertifiedTruth:
     ) -> Enclosure:
         """Certified F(eta) (see :func:`verify.truth.meta_objective`)."""
         return self._get("value", problem, eta, t, objective, eval_problem)
+
+
+def _accepts(fn: Any, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return False
+
+
+def unjudgeable(opt: Optimizer) -> str | None:
+    """Why a meta-gradient of ``opt`` cannot be judged here (``None``: it can).
+
+    GD always can. Heavy ball can when :func:`verify.truth.meta_gradient` certifies it
+    (accepts ``optimizer=`` and ``beta=``) and :func:`verify.check_meta_gradient` has its
+    error model (accepts ``optimizer=``); Adam has no certified truth yet (issue 19, item 2).
+    """
+    if opt.is_gd:
+        return None
+    from . import judge, truth
+
+    if opt.name != "heavy_ball":
+        return f"no certified truth for optimizer={opt.name!r} yet (issue 19, item 2)"
+    if not (_accepts(truth.meta_gradient, "optimizer") and _accepts(truth.meta_gradient, "beta")):
+        return "verify.truth.meta_gradient does not certify optimizer='heavy_ball' yet"
+    if not _accepts(judge.check_meta_gradient, "optimizer"):
+        return "verify.judge has no error model for optimizer='heavy_ball' yet"
+    return None
 
 
 @dataclass
@@ -344,6 +439,15 @@ class Ledger:
         for name, n in sorted(self.regions.items()):
             out.append(f"known-failure region {name!r}: {n} point(s) failed as expected")
         return out
+
+
+def _resolve(default: Optimizer, optimizer: Optimizer | str | None, **settings: Any) -> Optimizer:
+    """The optimizer of one check: ``optimizer`` (with its settings) or the marker's."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if optimizer is None and all(v is None for v in settings.values()):
+        return default
+    return make_optimizer("gd" if optimizer is None else optimizer, **settings)
 
 
 def _in_hypothesis() -> bool:
@@ -387,6 +491,11 @@ class MetaGradientCheck:
         eval_problem: Problem | None = None,
         like: str | None = None,
         source: str = "user",
+        optimizer: Optimizer | str | None = None,
+        beta: Any = None,
+        beta1: Any = None,
+        beta2: Any = None,
+        eps: Any = None,
     ) -> Verdict:
         """Judge ``grad``, your meta-gradient F'(eta) computed in ``dtype``.
 
@@ -411,6 +520,11 @@ class MetaGradientCheck:
             marker's, ``"numpy"``: stepwise backprop through the unrolled trajectory).
         source : str
             Label in the terminal summary.
+        optimizer, beta, beta1, beta2, eps : optional
+            The inner optimizer your code unrolled (default: the marker's, plain GD): a name
+            with its settings, or an :class:`~verify.backprop.Optimizer`. A point of an
+            optimizer without certified truth and error model here is not judged: counted
+            and skipped (see the module docstring), never passed.
 
         Returns
         -------
@@ -431,8 +545,11 @@ class MetaGradientCheck:
 
         m = self._marker()
         obj = objective or m.objective
+        opt = _resolve(m.optimizer, optimizer, beta=beta, beta1=beta1, beta2=beta2, eps=eps)
+        self._skip_unjudgeable(opt, source, dtype)
         eta_q = validate_eta(read_scalar(eta, "eta"))
-        enc = self._truth_or_reject(problem, eta_q, t, obj, eval_problem)
+        enc = self._truth_or_reject(problem, eta_q, t, obj, eval_problem, opt)
+        extra = {} if opt.is_gd else optimizer_kwargs(opt)
         verdict = check_meta_gradient(
             problem,
             eta_q,
@@ -446,6 +563,7 @@ class MetaGradientCheck:
             known_failures=m.known_failures,
             like=like or m.like,
             certified=enc,
+            **extra,
         )
         self._record(verdict)
         self._conclude([verdict])
@@ -461,8 +579,11 @@ class MetaGradientCheck:
         m = self._marker()
         if res.problem is None:
             raise ArgumentError("res", res, "carries no problem: cannot compute its truth")
+        self._skip_unjudgeable(res.optimizer, res.backend, res.dtype, n=len(res))
         truths = [
-            self._truth_or_reject(res.problem, p.eta, p.t, p.objective, p.eval_problem)
+            self._truth_or_reject(
+                res.problem, p.eta, p.t, p.objective, p.eval_problem, res.optimizer
+            )
             for p in res.points()
         ]
         out = judge_result(res, truths, known_failures=m.known_failures)
@@ -471,8 +592,24 @@ class MetaGradientCheck:
         self._conclude(out)
         return out
 
+    def _skip_unjudgeable(self, opt: Optimizer, source: str, dtype: str, n: int = 1) -> None:
+        """Count and skip the points of an optimizer that cannot be judged here (never pass
+        them): no certified truth or no error model for it (:func:`unjudgeable`)."""
+        reason = unjudgeable(opt)
+        if reason is None:
+            return
+        for _ in range(n):
+            self.ledger.add(f"{source} {opt.name}", dtype, "not_judged", None)
+        pytest.skip(f"not judged ({opt.label()}): {reason}")
+
     def _truth_or_reject(
-        self, problem: Problem, eta: Any, t: int, objective: str, eval_problem: Problem | None
+        self,
+        problem: Problem,
+        eta: Any,
+        t: int,
+        objective: str,
+        eval_problem: Problem | None,
+        opt: Optimizer = GD,
     ) -> Enclosure:
         """The certified F'(eta); a point outside the objective's domain (f(w_t) = 0 exactly:
         F' does not exist) is not a test case: rejected inside Hypothesis, skipped outside."""
@@ -480,7 +617,7 @@ class MetaGradientCheck:
 
         try:
             return self.truth.meta_gradient(
-                problem, eta, t, objective=objective, eval_problem=eval_problem
+                problem, eta, t, objective=objective, eval_problem=eval_problem, optimizer=opt
             )
         except ZeroLossError as exc:
             self.ledger.add("(outside the domain)", "-", "not_judged", None)
@@ -598,10 +735,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         taken.update(str(n).strip() for n in items)
     if "l2l_backend" in names and "l2l_backend" not in taken:
         here = installed_backends()
+        unrolls = select(optimizer=args.optimizer.name)  # every backend for GD
         params = []
         for name in _selected(settings.backends, args.backends, here):
+            if name not in unrolls:
+                continue
             marks = [] if name in here else [pytest.mark.skip(reason=f"{name} is not installed")]
-            params.append(pytest.param(Backend(name), id=name, marks=marks))
+            params.append(pytest.param(Backend(name, args.optimizer), id=name, marks=marks))
         metafunc.parametrize("l2l_backend", params)
     if "l2l_dtype" in names and "l2l_dtype" not in taken:
         dtypes = _selected(settings.dtypes, args.dtypes, DEFAULT_DTYPES)
@@ -642,6 +782,12 @@ def l2l_truth(pytestconfig: pytest.Config) -> CertifiedTruth:
 def l2l_check(pytestconfig: pytest.Config, l2l_truth: CertifiedTruth) -> MetaGradientCheck:
     """Judge meta-gradients against certified truth (see :class:`MetaGradientCheck`)."""
     return MetaGradientCheck(l2l_truth, pytestconfig.stash[_LEDGER])
+
+
+@pytest.fixture
+def l2l_optimizer(request: pytest.FixtureRequest) -> Optimizer:
+    """The marker's inner optimizer (plain GD without a marker or ``optimizer=``)."""
+    return MarkerArgs.from_marker(request.node.get_closest_marker(MARKER)).optimizer
 
 
 @pytest.fixture(scope="session")

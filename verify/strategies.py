@@ -38,7 +38,14 @@ from .errors import (
 from .floats import FORMATS, exact_in_all, get_format, round_through
 from .problems import LeastSquares, Quadratic
 
-__all__ = ["horizons", "least_squares_tasks", "quadratics", "step_sizes"]
+__all__ = [
+    "adam_settings",
+    "horizons",
+    "least_squares_tasks",
+    "momenta",
+    "quadratics",
+    "step_sizes",
+]
 
 Spectrum = Literal["loguniform", "wishart", "two_cluster"]
 Regime = Literal["vanishing", "explosion", "near_optimal", "any"]
@@ -242,3 +249,117 @@ def least_squares_tasks(
         return sample(nt), None if nv is None else sample(nv)
 
     return build()
+
+
+def _unit_bound(name: str, value: object, *, closed: bool) -> float:
+    """A bound of a decay in [0, 1] (``closed``) or [0, 1), as a float (typed error)."""
+    interval = "[0, 1]" if closed else "[0, 1)"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidPrecisionError(name, value, f"must be a number in {interval}")
+    x = float(value)
+    if not 0.0 <= x <= 1.0 or (not closed and x == 1.0):
+        raise InvalidPrecisionError(name, value, f"must be a number in {interval}")
+    return x
+
+
+def _decays(lo: float, hi: float, dt: tuple[str, ...]) -> st.SearchStrategy[float]:
+    """Decays in [lo, hi] and [0, 1), exact in every format of ``dt``: uniform draws (shrinking
+    toward lo) and, to reach the values near 1 that training uses, 1 - 2^-k (exact in every
+    format while k is below its precision)."""
+    prec = min(get_format(n).precision for n in dt)
+    near_one = st.integers(1, prec - 1).map(lambda k: 1.0 - 2.0**-k)
+    # lo + (hi - lo) f with f in [0, 1] shrinks to lo (floats(lo, hi) shrinks to "simple" values)
+    uniform = st.floats(0.0, 1.0).map(
+        lambda f: float(round_through(np.array(lo + (hi - lo) * f), dt))
+    )
+    return st.one_of(uniform, near_one).filter(
+        lambda x: lo <= x <= hi and x < 1.0 and exact_in_all(np.array(x), dt)
+    )
+
+
+def momenta(
+    *,
+    min_beta: float = 0.0,
+    max_beta: float = 0.99,
+    exact_in: str | Sequence[str] = "float32",
+) -> st.SearchStrategy[float]:
+    """Heavy-ball momenta beta in [min_beta, max_beta] (inside [0, 1)), exact in ``exact_in``.
+
+    Shrinks toward ``min_beta`` (0 is plain GD); values 1 - 2^-k near 1 are drawn too, since
+    training uses 0.9-0.99. Every value is a float64 that each format of ``exact_in`` holds
+    exactly, so all backends and the oracle see the same beta.
+
+    Raises
+    ------
+    InvalidPrecisionError
+        Naming ``min_beta``/``max_beta`` outside [0, 1) or in the wrong order.
+    UnknownOptionError
+        Naming ``exact_in``.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> @settings(max_examples=20, database=None)
+    ... @given(momenta(exact_in=("float16", "bfloat16")))
+    ... def test_beta(beta):
+    ...     assert 0 <= beta < 1
+    >>> test_beta()
+    """
+    dt = _check_dtype(exact_in)
+    lo = _unit_bound("min_beta", min_beta, closed=False)
+    hi = _unit_bound("max_beta", max_beta, closed=False)
+    if hi < lo:
+        raise InvalidPrecisionError("max_beta", max_beta, f"must be >= min_beta={lo}")
+    return _decays(lo, hi, dt)
+
+
+def adam_settings(
+    *,
+    rmsprop: bool | None = None,
+    min_eps: float | None = None,
+    max_eps: float = 2.0**-3,
+    exact_in: str | Sequence[str] = "float32",
+) -> st.SearchStrategy[dict[str, float]]:
+    """Adam settings ``{"beta1", "beta2", "eps"}`` (pass as ``**settings``), exact in
+    ``exact_in``.
+
+    beta1 and beta2 are decays in [0, 1) (see :func:`momenta`; beta2 from [0.5, 1): Adam's
+    second moment averages over at least two steps in practice); eps is log-uniform in
+    [min_eps, max_eps] and a positive normal number of every format (default ``min_eps``: 1e-8,
+    raised to the smallest normal of the narrowest exponent range, e.g. 2^-14 for float16,
+    where torch's default 1e-8 would round to 0).
+
+    Parameters
+    ----------
+    rmsprop : bool or None
+        True: beta1 = 0 always (RMSProp with bias correction); False: beta1 > 0; None: both.
+
+    Raises
+    ------
+    InvalidPrecisionError
+        Naming ``min_eps``/``max_eps`` (not positive, wrong order) or ``rmsprop``.
+    UnknownOptionError
+        Naming ``exact_in``.
+    """
+    dt = _check_dtype(exact_in)
+    if not (rmsprop is None or isinstance(rmsprop, bool)):
+        raise InvalidPrecisionError("rmsprop", rmsprop, "must be True, False or None")
+    tiny = max(float(2.0 ** (get_format(n).emin)) for n in dt)
+    lo = max(1e-8, tiny) if min_eps is None else min_eps
+    for name, v in (("min_eps", lo), ("max_eps", max_eps)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < float("inf"):
+            raise InvalidPrecisionError(name, v, "must be a finite number > 0")
+    if max_eps < lo:
+        raise InvalidPrecisionError("max_eps", max_eps, f"must be >= min_eps={lo}")
+    eps = (
+        st.floats(float(np.log2(lo)), float(np.log2(max_eps)))
+        .map(lambda e: float(round_through(np.array(2.0**e), dt)))
+        .filter(lambda x: lo <= x <= max_eps and x >= tiny and exact_in_all(np.array(x), dt))
+    )
+    if rmsprop is None:
+        beta1 = _decays(0.0, 0.99, dt)
+    elif rmsprop:
+        beta1 = st.just(0.0)
+    else:
+        beta1 = _decays(0.0, 0.99, dt).filter(lambda x: x > 0)
+    return st.fixed_dictionaries({"beta1": beta1, "beta2": _decays(0.5, 0.999, dt), "eps": eps})

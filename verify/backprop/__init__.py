@@ -13,6 +13,13 @@ One entry point, :func:`meta_gradient`, runs any backend at any supported dtype:
 * ``"paper"`` -- the authors' rescaled matrix-power closed form, ``variant="published"``
   (unsorted ``np.linalg.eig``) or ``"sorted"``.
 
+Inner optimizers (``optimizer=``, :mod:`verify.backprop.optimizers`): plain GD everywhere (the
+default); heavy-ball momentum (``beta=``) and bias-corrected Adam (``beta1=``, ``beta2=``,
+``eps=``; RMSProp is ``beta1=0``) on ``"numpy"`` (:mod:`verify.backprop.momentum`,
+:mod:`verify.backprop.adam`), ``"torch"`` (a hand-written functional optimizer) and the
+clients (``torch.optim.SGD(momentum=...)`` / ``torch.optim.Adam`` through higher,
+``torchopt.MetaSGD(momentum=...)`` / ``MetaAdam``, ``optax.sgd(momentum=...)`` / ``adam``).
+
 All of them are systems under test: :mod:`verify.compare` judges their results against the
 certified enclosures of :mod:`verify.truth`. Two float64 models support that judgement:
 :func:`sensitivity` (condition numbers that size the tolerances) and :func:`predict_failure`
@@ -30,6 +37,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 from numpy.typing import ArrayLike
 
 from ..problems import Problem
@@ -45,20 +54,24 @@ from ._common import (
 )
 from .boundaries import FailurePrediction, predict_failure
 from .diagnostics import Diagnostics
+from .optimizers import ADAM_DEFAULTS, OPTIMIZERS, Optimizer, make_optimizer
 from .paper import PAPER_VARIANTS
 from .registry import BACKENDS, CLIENT_BACKENDS, MODES, VARIANTS
 from .sensitivity_model import Sensitivity
 
 __all__ = [
+    "ADAM_DEFAULTS",
     "BACKENDS",
     "CLIENT_BACKENDS",
     "MODES",
+    "OPTIMIZERS",
     "PAPER_VARIANTS",
     "VARIANTS",
     "BackendUnavailableError",
     "BackpropResult",
     "Diagnostics",
     "FailurePrediction",
+    "Optimizer",
     "Sensitivity",
     "UnsupportedOptionError",
     "meta_gradient",
@@ -79,6 +92,11 @@ def meta_gradient(
     mode: str = "reverse",
     device: str | None = None,
     variant: str | None = None,
+    optimizer: str = "gd",
+    beta: Any = None,
+    beta1: Any = None,
+    beta2: Any = None,
+    eps: Any = None,
 ) -> BackpropResult:
     """Meta-objective F(eta) and meta-gradient F'(eta) from one float backend.
 
@@ -109,6 +127,13 @@ def meta_gradient(
         ``backend="paper"``: ``"published"`` or ``"sorted"``; ``"optax"``: ``"jit"`` or
         ``"eager"``; ``"torchopt"``: ``"functional"`` (``torchopt.sgd`` + ``update``) or
         ``"meta"`` (``torchopt.MetaSGD``). Any other backend refuses a variant.
+    optimizer : {"gd", "heavy_ball", "adam"}
+        The inner optimizer (default GD, as without this argument; which backends unroll
+        which: the registry's ``optimizers``); F'(eta) is d/d(learning rate), settings fixed.
+    beta, beta1, beta2, eps : float, optional
+        Heavy-ball momentum in [0, 1) (required there); Adam's settings (defaults
+        :data:`ADAM_DEFAULTS`; ``beta1=0``: RMSProp). Rounded once to ``dtype``; see
+        :mod:`verify.backprop.optimizers`.
 
     Returns
     -------
@@ -119,6 +144,9 @@ def meta_gradient(
     ------
     InvalidStepSizeError, InvalidHorizonError, UnknownOptionError, ShapeMismatchError
         For invalid arguments.
+    ArgumentError
+        Naming ``beta``/``beta1``/``beta2`` (outside [0, 1)), ``eps`` (not > 0) or a setting
+        the optimizer does not take (an unknown ``optimizer``: UnknownOptionError).
     UnsupportedOptionError
         For a valid option that the chosen backend does not support (e.g. ``"stable"`` at
         float16, ``"paper"`` with b != 0).
@@ -138,25 +166,27 @@ def meta_gradient(
     :func:`verify.backprop.stable.run_stable`; :func:`verify.judge.judge_result` judges any
     result against certified truth.
     """
+    opt = make_optimizer(optimizer, beta=beta, beta1=beta1, beta2=beta2, eps=eps)
     req = make_request(
-        problem,
-        eta,
-        t,
-        objective=objective,
-        eval_problem=eval_problem,
-        dtype=dtype,
-        backend=backend,
-        mode=mode,
-    )
+        problem, eta, t, objective=objective, eval_problem=eval_problem, dtype=dtype,
+        backend=backend, mode=mode, opt=opt,
+    )  # fmt: skip
     if device not in (None, "cpu") and backend not in ("torch",):
         raise reject("device", device, f"backend={backend!r} runs on the CPU only")
-    var = resolve_variant(backend, variant)
-    return _run(req, device, var)
+    return _run(req, device, resolve_variant(backend, variant))
 
 
 def _run(req: Request, device: str | None, variant: str | None) -> BackpropResult:
     """Run a validated request on its backend (each framework imported on first use)."""
     backend = req.backend
+    if backend == "numpy" and not req.opt.is_gd:
+        if req.opt.name == "heavy_ball":
+            from .momentum import run_heavy_ball
+
+            return finish(req, *run_heavy_ball(req))
+        from .adam import run_adam
+
+        return finish(req, *run_adam(req))
     if backend == "numpy":
         from .reference import run_numpy
 

@@ -43,6 +43,7 @@ from ..validation import (
     validate_objective,
 )
 from .diagnostics import Diagnostics
+from .optimizers import GD, Optimizer
 from .registry import MODES, VARIANTS, backend_info, optional_import
 
 __all__ = [
@@ -85,6 +86,8 @@ class BackpropResult:
         The variant of a backend that has several (:data:`VARIANTS`): ``"published"`` or
         ``"sorted"`` (paper), ``"jit"`` or ``"eager"`` (optax), ``"functional"`` or
         ``"meta"`` (torchopt); ``None`` for the others.
+    optimizer : Optimizer
+        The inner optimizer unrolled and its settings (plain GD unless asked otherwise).
     """
 
     value: Any
@@ -99,6 +102,7 @@ class BackpropResult:
     problem: Problem | None = field(default=None, repr=False, compare=False)
     eval_problem: Problem | None = field(default=None, repr=False, compare=False)
     variant: str | None = None
+    optimizer: Optimizer = GD
 
     @property
     def batched(self) -> bool:
@@ -127,6 +131,7 @@ class BackpropResult:
             self.problem,
             self.eval_problem,
             self.variant,
+            self.optimizer,
         )
 
     def points(self) -> list[BackpropResult]:
@@ -147,6 +152,7 @@ class Request:
     fmt: FloatFormat
     backend: str
     mode: str
+    opt: Optimizer = GD
 
     @property
     def dt(self) -> np.dtype[Any]:
@@ -200,17 +206,21 @@ def make_request(
     dtype: str,
     backend: str,
     mode: str,
+    opt: Optimizer = GD,
 ) -> Request:
-    """Validate every argument of :func:`verify.backprop.meta_gradient` with typed errors."""
+    """Validate every argument of :func:`verify.backprop.meta_gradient` with typed errors
+    (``opt`` comes validated from :func:`verify.backprop.optimizers.make_optimizer`)."""
     obj = validate_objective(objective)
     ti = validate_horizon(t, objective=obj)
     validate_eval_problem(problem, eval_problem)
-    backend_info(backend)
+    info = backend_info(backend)
     if mode not in MODES:
         raise UnknownOptionError("mode", mode, f"must be one of {MODES}")
+    if opt.name not in info.optimizers:
+        raise reject("optimizer", opt.name, f"backend={backend!r} unrolls only {info.optimizers}")
     fmt = get_format(dtype)
     etas, scalar = validate_etas(eta)
-    return Request(problem, eval_problem, etas, scalar, ti, obj, fmt, backend, mode)
+    return Request(problem, eval_problem, etas, scalar, ti, obj, fmt, backend, mode, opt)
 
 
 def as_quadratic(problem: Problem) -> Quadratic:
@@ -265,6 +275,7 @@ def finish(
             req.problem,
             req.eval_problem,
             variant,
+            req.opt,
         )
     return BackpropResult(
         value,
@@ -279,6 +290,7 @@ def finish(
         req.problem,
         req.eval_problem,
         variant,
+        req.opt,
     )
 
 

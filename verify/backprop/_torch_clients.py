@@ -27,7 +27,7 @@ from ._common import Request, check_dtype, problem_data, reject
 from ._torch_common import to_numpy, torch_dtype, torch_module
 from .diagnostics import Diagnostics, Tracker, diagnostics_from
 
-__all__ = ["Unroll", "iterate_module", "run_client"]
+__all__ = ["Unroll", "hyperparameters", "iterate_module", "run_client"]
 
 Observe = Callable[[int, Any], None]
 Unroll = Callable[[Any, Callable[[Any], Any], Any, int, Observe], Any]
@@ -40,6 +40,16 @@ def _tensor(a: Any, tdt: Any) -> Any:
     if arr.dtype.name == "bfloat16":
         return torch.from_numpy(arr.astype(np.float32)).to(dtype=tdt)
     return torch.from_numpy(np.array(arr, copy=True)).to(dtype=tdt)  # keeps 0-d arrays 0-d
+
+
+def hyperparameters(req: Request) -> tuple[float, ...]:
+    """The optimizer's settings as Python floats holding their values rounded once to the
+    dtype (what a client is given): ``(beta,)`` for heavy ball, ``(beta1, beta2, eps)`` for
+    Adam, ``()`` for GD. The libraries then combine them with tensors of the dtype by their
+    own rules (e.g. torch's scalar arithmetic in float16 runs in float32 and rounds once)."""
+    o = req.opt
+    names = {"gd": (), "heavy_ball": ("beta",), "adam": ("beta1", "beta2", "eps")}[o.name]
+    return tuple(float(np.asarray(getattr(o, n)).astype(req.dt)) for n in names)
 
 
 def iterate_module(w0: Any, loss: Callable[[Any], Any]) -> Any:

@@ -46,6 +46,15 @@ class Diagnostics:
     loss : float
         The evaluation loss f(w_t) as computed in the dtype (``nan`` when the backend never
         forms it, e.g. the stable closed form).
+    sqrt_at_zero : int or None
+        Adam only (``None`` elsewhere, and where no backend looked): the first step k
+        (1-based, the step that forms v_k) at which an entry of the bias-corrected second
+        moment vhat was exactly 0 in the dtype. There autodiff differentiates sqrt at 0:
+        d sqrt(x)/dx = 1/(2 sqrt(x)) = inf, multiplied by an adjoint or tangent that is 0
+        (the entry's gradients were all 0), gives inf * 0 = NaN, which then spreads to
+        dF/deta. The exact meta-gradient exists there and is finite (see
+        :mod:`verify.backprop.adam`): a NaN with this field set is the sqrt-at-0 artefact of
+        autodiff, not an overflow.
     """
 
     max_forward: float
@@ -56,6 +65,7 @@ class Diagnostics:
     first_underflow: int | None
     first_nan: int | None
     loss: float
+    sqrt_at_zero: int | None = None
 
     @property
     def failed(self) -> bool:

@@ -16,6 +16,15 @@ the outer gradient ``jax.grad`` of the meta-objective through the unroll)::
         return log(loss(w)) / t                      # or loss(w)
     jax.jit(jax.value_and_grad(meta_objective))(eta)
 
+Other inner optimizers, the same loop with optax's optimizer, every setting injected as a
+strongly typed array of the dtype:
+``optimizer="heavy_ball"``: ``inject_hyperparams(optax.sgd)(learning_rate=eta,
+momentum=beta)`` (optax's ``trace``: t = g + beta t, t_0 = 0, update = -eta t: heavy ball
+with the same eta and beta; ``nesterov=False``); ``optimizer="adam"``:
+``inject_hyperparams(optax.adam)(learning_rate=eta, b1=beta1, b2=beta2, eps=eps)``
+(``scale_by_adam``: mhat / (sqrt(vhat + eps_root) + eps), eps_root = 0: our recurrence; NaN at
+the sqrt-at-0 points, see :mod:`verify.backprop.adam`).
+
 Variants: ``"jit"`` (default: ``jax.jit`` of the value-and-grad function, compiled once per
 horizon, objective and dtype) and ``"eager"`` (the same function without ``jax.jit``; the
 scan is still lowered to one XLA loop, as JAX always does). Both run on XLA's CPU client,
@@ -57,9 +66,20 @@ def _optax() -> Any:
     return optional_import("optax", "optax", "optax")
 
 
+def _inner(optax: Any, name: str, eta: Any, hyper: tuple[Any, ...]) -> Any:
+    """The optax optimizer of ``name`` with the learning rate and settings injected."""
+    if name == "heavy_ball":
+        return optax.inject_hyperparams(optax.sgd)(learning_rate=eta, momentum=hyper[0])
+    if name == "adam":
+        b1, b2, eps = hyper
+        return optax.inject_hyperparams(optax.adam)(learning_rate=eta, b1=b1, b2=b2, eps=eps)
+    return optax.inject_hyperparams(optax.sgd)(learning_rate=eta)
+
+
 @functools.lru_cache(maxsize=64)
-def _value_and_grad(t: int, objective: str, variant: str) -> Any:
-    """``eta, H, b, c, w0, He, be, ce -> ((F, (f, ws)), dF/deta)``, jitted or not."""
+def _value_and_grad(t: int, objective: str, variant: str, name: str = "gd") -> Any:
+    """``eta, hyper, H, b, c, w0, He, be, ce -> ((F, (f, ws)), dF/deta)``, jitted or not
+    (``hyper``: the optimizer's settings, ``()`` for GD)."""
     optax = _optax()
     jax = importlib.import_module("jax")
     jnp = importlib.import_module("jax.numpy")
@@ -68,9 +88,9 @@ def _value_and_grad(t: int, objective: str, variant: str) -> Any:
         return 0.5 * jnp.dot(w, H @ w) - jnp.dot(b, w) + c
 
     def meta_objective(
-        eta: Any, H: Any, b: Any, c: Any, w0: Any, He: Any, be: Any, ce: Any
+        eta: Any, hyper: Any, H: Any, b: Any, c: Any, w0: Any, He: Any, be: Any, ce: Any
     ) -> tuple[Any, tuple[Any, Any]]:
-        opt = optax.inject_hyperparams(optax.sgd)(learning_rate=eta)
+        opt = _inner(optax, name, eta, hyper)
         state = opt.init(w0)
 
         def step(carry: Any, _: Any) -> Any:
@@ -105,14 +125,17 @@ def run_optax(req: Request, variant: str) -> tuple[Any, Any, list[Diagnostics]]:
     dt = req.dt
     H_, b_, c_, w0_ = problem_data(req.problem, dt)
     He_, be_, ce_, _ = problem_data(req.eval, dt)
-    fn = _value_and_grad(req.t, req.objective, variant)
+    fn = _value_and_grad(req.t, req.objective, variant, req.opt.name)
+    o = req.opt
+    names = {"gd": (), "heavy_ball": ("beta",), "adam": ("beta1", "beta2", "eps")}[o.name]
     t = req.t
     values, grads, diags = [], [], []
     with jax.enable_x64(req.fmt.name == "float64"):
         jd = jnp.dtype(req.fmt.name)
         args = [jnp.asarray(x, dtype=jd) for x in (H_, b_, c_, w0_, He_, be_, ce_)]
+        hyper = tuple(jnp.asarray(np.asarray(getattr(o, n)).astype(dt), dtype=jd) for n in names)
         for eta in req.etas.astype(dt):
-            (F, (f, ws)), g = fn(jnp.asarray(eta, dtype=jd), *args)
+            (F, (f, ws)), g = fn(jnp.asarray(eta, dtype=jd), hyper, *args)
             values.append(np.asarray(F))
             grads.append(np.asarray(g))
             fwd = Tracker(1)

@@ -18,7 +18,10 @@ higher    torch      reverse           stepwise     torch, higher    yes     --
 ========  =========  ================  ===========  ===============  ======  ==================
 
 ``stable`` and ``paper`` run float32 and float64 only; every other backend runs all four
-formats. ``stable`` rounds modal data, every other backend the iterate (``rounds``).
+formats. Inner optimizers (:data:`OPTIMIZERS`, :mod:`verify.backprop.optimizers`): every backend
+unrolls plain GD; ``numpy``, ``torch``, ``optax``, ``torchopt`` and ``higher`` also unroll
+heavy-ball momentum and Adam (``optimizers``); ``jax``, ``stable`` and ``paper`` GD only.
+``stable`` rounds modal data, every other backend the iterate (``rounds``).
 Importing this module imports no framework (:func:`installed` only looks modules up).
 
 Examples
@@ -27,6 +30,8 @@ Examples
 ('float32', 'float64')
 >>> select(client=True)
 ('optax', 'torchopt', 'higher')
+>>> select(optimizer="adam")
+('numpy', 'torch', 'optax', 'torchopt', 'higher')
 """
 
 from __future__ import annotations
@@ -40,11 +45,13 @@ from typing import Literal
 
 from ..errors import BackendUnavailableError, UnknownOptionError
 from ..floats import FORMATS
+from .optimizers import OPTIMIZERS
 
 __all__ = [
     "BACKENDS",
     "CLIENT_BACKENDS",
     "MODES",
+    "OPTIMIZERS",
     "REGISTRY",
     "STEPWISE_BACKENDS",
     "VARIANTS",
@@ -93,6 +100,9 @@ class BackendInfo:
         :func:`verify.compare.error_bound`: the iterate w_k (stepwise backprop; the paper's
         matrix powers A^k) or the modal data in H's normalized eigenbasis (the stable closed
         form, whose largest mode has |r| = 1 exactly).
+    optimizers : tuple of str
+        The inner optimizers it unrolls (``optimizer=`` of
+        :func:`verify.backprop.meta_gradient`; names of :data:`OPTIMIZERS`).
     """
 
     name: str
@@ -104,6 +114,7 @@ class BackendInfo:
     client: bool = False
     variants: tuple[str, ...] = ()
     rounds: Rounds = "iterate"
+    optimizers: tuple[str, ...] = ("gd",)
 
     @property
     def extra(self) -> str:
@@ -122,15 +133,27 @@ REGISTRY: Mapping[str, BackendInfo] = MappingProxyType(
     {
         info.name: info
         for info in (
-            BackendInfo("numpy", "numpy", ("reverse", "forward"), _ALL, "stepwise"),
-            BackendInfo("torch", "torch", _REVERSE, _ALL, "stepwise", ("torch",)),
+            BackendInfo(
+                "numpy", "numpy", ("reverse", "forward"), _ALL, "stepwise", optimizers=OPTIMIZERS
+            ),
+            BackendInfo(
+                "torch", "torch", _REVERSE, _ALL, "stepwise", ("torch",), optimizers=OPTIMIZERS
+            ),
             BackendInfo("jax", "jax", _REVERSE, _ALL, "stepwise", ("jax",)),
             BackendInfo("stable", "numpy", _CLOSED, _WIDE, "closed_form", rounds="modal"),
             BackendInfo(
                 "paper", "numpy", _CLOSED, _WIDE, "closed_form", variants=("published", "sorted")
             ),
             BackendInfo(
-                "optax", "jax", _REVERSE, _ALL, "stepwise", ("jax", "optax"), True, ("jit", "eager")
+                "optax",
+                "jax",
+                _REVERSE,
+                _ALL,
+                "stepwise",
+                ("jax", "optax"),
+                True,
+                ("jit", "eager"),
+                optimizers=OPTIMIZERS,
             ),
             BackendInfo(
                 "torchopt",
@@ -141,8 +164,18 @@ REGISTRY: Mapping[str, BackendInfo] = MappingProxyType(
                 ("torch", "torchopt"),
                 True,
                 ("functional", "meta"),
+                optimizers=OPTIMIZERS,
             ),
-            BackendInfo("higher", "torch", _REVERSE, _ALL, "stepwise", ("torch", "higher"), True),
+            BackendInfo(
+                "higher",
+                "torch",
+                _REVERSE,
+                _ALL,
+                "stepwise",
+                ("torch", "higher"),
+                True,
+                optimizers=OPTIMIZERS,
+            ),
         )
     }
 )
@@ -172,14 +205,17 @@ def select(
     kind: Kind | None = None,
     client: bool | None = None,
     framework: Framework | None = None,
+    optimizer: str | None = None,
 ) -> tuple[str, ...]:
-    """The backend names (display order) with the given properties (``None``: any)."""
+    """The backend names (display order) with the given properties (``None``: any);
+    ``optimizer``: those that unroll it."""
     return tuple(
         info.name
         for info in REGISTRY.values()
         if (kind is None or info.kind == kind)
         and (client is None or info.client == client)
         and (framework is None or info.framework == framework)
+        and (optimizer is None or optimizer in info.optimizers)
     )
 
 

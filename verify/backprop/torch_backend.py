@@ -6,12 +6,20 @@ is formed, and ``backward()`` returns dF/deta -- exactly what a learning-to-lear
 A batch of G step sizes is one (G, 1) leaf tensor; the G objectives are independent, so the
 gradient of their sum is the vector of meta-gradients.
 
+Other inner optimizers (``optimizer="heavy_ball"`` / ``"adam"``) are the same unroll with a
+hand-written functional optimizer in torch ops, the way a torch.func user writes one: heavy ball
+as ``torch.optim.SGD`` updates (v = beta v + g, w = w - eta v) and Adam as
+``torch.optim.Adam`` defines it (see :mod:`verify.backprop.adam`, whose sqrt-at-0 NaN torch
+reproduces: SqrtBackward divides by 2 sqrt(0)).
+
 Diagnostics: forward iterates are inspected as they are produced; adjoints bar w_k are read
 with tensor hooks during ``backward()``. This module never imports :mod:`verify.truth`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,9 +81,10 @@ def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnost
     W = w0.unsqueeze(0).expand(G, -1)
     fwd.see(0, to_numpy(W, dt))
     iterates = []
+    update, zero_at = _optimizer(req, eta, tens)
     for k in range(1, t + 1):
         g = W @ H if homogeneous else W @ H - b
-        W = W - eta * g
+        W = W - eta * g if update is None else update(W, g, k)
         if W.requires_grad:
             W.register_hook(hook(k))
         fwd.see(k, to_numpy(W, dt))
@@ -93,4 +102,46 @@ def run_torch(req: Request, device: str | None) -> tuple[Any, Any, list[Diagnost
     adj.flush()
     f_np = to_numpy(f, dt).astype(np.float64)
     diags = diagnostics_from(fwd, adj, f_np, t)
+    if req.opt.name == "adam":
+        diags = [
+            dataclasses.replace(d, sqrt_at_zero=int(z) if z > 0 else None)
+            for d, z in zip(diags, zero_at, strict=True)
+        ]
     return value, grad, diags
+
+
+def _optimizer(
+    req: Request, eta: Any, tens: Callable[[Any], Any]
+) -> tuple[Callable[[Any, Any, int], Any] | None, Any]:
+    """The functional update ``(w_k, g_k, k) -> w_{k+1}`` of a non-GD optimizer (``None``:
+    GD, written inline), and the per-row first step with a zero entry of vhat (Adam)."""
+    torch = torch_module()
+    opt, dt = req.opt, req.dt
+    G = req.etas.shape[0]
+    zero_at = np.full(G, -1, dtype=np.int64)
+    if opt.is_gd:
+        return None, zero_at
+    state: dict[str, Any] = {}
+    if opt.name == "heavy_ball":
+        beta = tens(np.asarray(opt.beta).astype(dt))
+
+        def heavy_ball(W: Any, g: Any, k: int) -> Any:
+            state["v"] = g if k == 1 else beta * state["v"] + g  # torch.optim.SGD's buffer
+            return W - eta * state["v"]
+
+        return heavy_ball, zero_at
+    from .adam import _settings
+
+    b1, b2, eps, q1, q2, c1, c2 = (tens(x) for x in _settings(req, dt, req.t))
+
+    def adam(W: Any, g: Any, k: int) -> Any:
+        m = state.get("m", torch.zeros_like(g))
+        v = state.get("v", torch.zeros_like(g))
+        state["m"] = m = b1 * m + q1 * g
+        state["v"] = v = b2 * v + q2 * (g * g)
+        sq = torch.sqrt(v / c2[k - 1])
+        hit = to_numpy((sq == 0).any(dim=1), np.dtype(bool)) & (zero_at < 0)
+        zero_at[hit] = k
+        return W - eta * ((m / c1[k - 1]) / (sq + eps))
+
+    return adam, zero_at

@@ -53,7 +53,7 @@ from fractions import Fraction
 from .backprop import BackpropResult, Diagnostics, Sensitivity, sensitivity
 from .backprop.registry import backend_info
 from .certified.enclosure import Enclosure
-from .errors import FractionSizeError
+from .errors import ArgumentError, FractionSizeError
 from .floats import (
     FloatFormat,
     ScaledRational,
@@ -82,6 +82,7 @@ __all__ = [
     "error_bound",
     "horizon_amplification",
     "judge_value",
+    "require_gd",
     "tolerance",
     "underflow_flag",
 ]
@@ -396,7 +397,26 @@ def _dim(result: BackpropResult) -> int:
     return result.problem.d
 
 
+def require_gd(result: BackpropResult) -> None:
+    """Refuse a result unrolled with another inner optimizer than plain GD.
+
+    The certified truth this module is handed and the first-order error model
+    (:class:`Tolerance`) are plain GD's: judging a heavy-ball or Adam result with them would
+    compare it against the wrong number. Raises :class:`~verify.errors.ArgumentError` naming
+    ``result`` (a heavy-ball result with beta = 0 is refused too: it was not computed by the
+    GD code path).
+    """
+    if not result.optimizer.is_gd:
+        raise ArgumentError(
+            "result",
+            f"<{result.backend} result, optimizer={result.optimizer.name!r}>",
+            "was unrolled with an optimizer other than plain GD; the judge's truth and error "
+            "model are plain GD's, so it cannot judge it",
+        )
+
+
 def _sensitivity_of(result: BackpropResult) -> list[Sensitivity]:
+    require_gd(result)
     if result.problem is None:
         raise ValueError("result carries no problem: cannot size its tolerance")
     return sensitivity(
@@ -564,6 +584,7 @@ def _judge_result(
     result: BackpropResult, truth: Enclosure, dtype: str | None, sens: Sensitivity
 ) -> Judgement:
     """:func:`judge_value` of a scalar result in ``dtype`` (default its own), parsed once."""
+    require_gd(result)
     fmt = get_format(dtype or result.dtype)
     v = float(result.value)
     return _judge(

@@ -59,6 +59,7 @@ from .compare import (
     Outcome,
     error_bound,
     judge_value,
+    require_gd,
 )
 from .errors import ArgumentError, UnknownOptionError
 from .floats import (
@@ -486,6 +487,7 @@ def judge_result(
     As :func:`check_meta_gradient`: outcomes from the certified ``truths`` (one per step
     size, in order).
     """
+    require_gd(result)
     points = result.points()
     if len(points) != len(truths):
         raise ValueError(f"{len(points)} results but {len(truths)} enclosures")

@@ -12,7 +12,9 @@ Tables
    float64 ``numpy.linalg.eigh`` of the same H, for d in {50, 100, 200, 400, 1000}; goal
    (issue 17): <= 20x for d >= 400, d = 1000 under 3 s. Each row also splits the time into
    construction, eigendecomposition (float64 ``eigh`` + certified refinement and proof) and the
-   engine's own O(d^2) work.
+   engine's own O(d^2) work. A heavy-ball row (``optimizer="heavy_ball"``, beta = 0.5, d = 100,
+   same eta and t) gives its cold and warm cost with the ratio to GD on the same problem;
+   goal (issue 19): within 3x of GD.
 2. Against ``float64-backprop`` (plain reverse mode of the log meta-objective in numpy) at
    d = 100, t = 1e4, cold and warm; ``mpmath-unroll`` (forward mode at 128 bits, no proof) at
    d = 50, t = 1000; a 64-eta sweep.
@@ -118,6 +120,34 @@ def cold_row(d: int, seed: int) -> dict[str, float]:
     }
 
 
+HB_D = 100
+HB_BETA = 0.5
+
+
+def heavy_ball_row(d: int = HB_D, seed: int = 120, repeat: int = 3) -> dict[str, float]:
+    """Cold (fresh problem: build + certified eig + engine) and warm (engine only, eta * 1.01)
+    certified meta-gradients at t = 1e4 for GD and heavy ball (beta = 0.5) on one problem;
+    best of ``repeat``, GD and heavy ball interleaved so that load drift hits both."""
+    data = _problem(d, seed)
+    eta = 1.0 / float(np.trace(data.H))
+    kwargs: dict[str, dict[str, Any]] = {
+        "gd": {},
+        "hb": {"optimizer": "heavy_ball", "beta": HB_BETA},
+    }
+    best = {f"{k}_{p}": float("inf") for k in kwargs for p in ("cold", "warm")}
+    for _ in range(repeat):
+        for key, kw in kwargs.items():
+            start = time.perf_counter()
+            q = Quadratic(data.H, data.w0)
+            truth.meta_gradient(q, eta, T_COLD, **kw)
+            mid = time.perf_counter()
+            truth.meta_gradient(q, eta * 1.01, T_COLD, **kw)
+            end = time.perf_counter()
+            best[f"{key}_cold"] = min(best[f"{key}_cold"], mid - start)
+            best[f"{key}_warm"] = min(best[f"{key}_warm"], end - mid)
+    return best
+
+
 def print_cold_table() -> None:
     print("1. cold certified meta-gradient (t=1e4, eta=1/trace H, rel_tol 2^-80) / one eigh")
     head = (
@@ -134,6 +164,13 @@ def print_cold_table() -> None:
             f"{d:5d} {r['eigh']:9.4f} {r['build']:8.3f} {r['eig']:8.3f} {r['engine']:9.3f} "
             f"{r['total']:8.3f} {r['ratio']:7.1f} {goal:>10s} {int(r['precs']):12d}"
         )
+    hb = heavy_ball_row()
+    print(
+        f"heavy ball d={HB_D} beta={HB_BETA} (same eta, t): cold {hb['hb_cold']:.3f} s vs GD "
+        f"{hb['gd_cold']:.3f} s = {hb['hb_cold'] / hb['gd_cold']:.2f}x; warm "
+        f"{hb['hb_warm']:.4f} s vs GD {hb['gd_warm']:.4f} s = "
+        f"{hb['hb_warm'] / hb['gd_warm']:.2f}x (goal <= 3x)"
+    )
     print("   (eig: float64 eigh + certified refinement/proof; 'max eig prec' 156 = the float64")
     print("    engine's decomposition served the request, higher = the Arb engine was needed)")
 

@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from ..certified.enclosure import Enclosure
     from ..problems import Quadratic
 
-__all__ = ["FIELDS", "NONDETERMINISTIC_FIELDS", "STATUSES", "deterministic", "run_case"]
+__all__ = [
+    "FIELDS",
+    "NONDETERMINISTIC_FIELDS",
+    "STATUSES",
+    "deterministic",
+    "run_case",
+    "timeout_record",
+]
 
 #: Record fields and their types (``str``, ``int``, ``float``); every field may be None
 #: except ``id`` and ``status``.
@@ -69,13 +76,53 @@ FIELDS: dict[str, type] = {
 NONDETERMINISTIC_FIELDS: tuple[str, ...] = ("elapsed_s", "worker")
 #: ``ok``: classified; ``unsupported``: the backend does not support this combination
 #: (e.g. ``stable`` at float16); ``error``: the truth could not be certified or the input is
-#: outside the objective's domain (the message is in ``error``).
-STATUSES: tuple[str, ...] = ("ok", "unsupported", "error")
+#: outside the objective's domain (the message is in ``error``); ``timeout``: the case ran
+#: longer than the sweep's per-case limit and was stopped (the limit is in ``error``; unlike
+#: the others this status depends on the machine, see :func:`timeout_record`).
+STATUSES: tuple[str, ...] = ("ok", "unsupported", "error", "timeout")
 
 
 def deterministic(record: Mapping[str, Any]) -> dict[str, Any]:
     """The part of a record that is a function of its case spec alone."""
     return {k: v for k, v in record.items() if k not in NONDETERMINISTIC_FIELDS}
+
+
+def _spec_fields(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """A record with the fields that come from the spec alone filled in (the rest None)."""
+    rec: dict[str, Any] = dict.fromkeys(FIELDS)
+    rec.update(
+        id=case_id(spec),
+        problem=json.dumps(spec["problem"], sort_keys=True, separators=(",", ":")),
+        eta=float.fromhex(spec["eta"]).hex(),
+        t=int(spec["t"]),
+        objective=str(spec["objective"]),
+        backend=str(spec["backend"]),
+        dtype=str(spec["dtype"]),
+        exact_in=",".join(tuple(spec["exact_in"])),
+        precision_bits=int(spec["precision_bits"]),
+    )
+    return rec
+
+
+def timeout_record(
+    spec: Mapping[str, Any], limit_s: float, elapsed_s: float, note: str = ""
+) -> dict[str, Any]:
+    """The record of a case stopped at its time limit: ``status="timeout"``.
+
+    Only the spec's own fields are filled in (no problem is built: that may be what hung);
+    ``error`` names the limit, ``elapsed_s`` is how long it ran. Whether a case times out
+    depends on the machine and its load, so a timeout record is the one record that is not a
+    function of the spec; resuming does not retry it (delete its line to retry).
+    """
+    rec = _spec_fields(spec)
+    msg = f"stopped after {elapsed_s:.1f} s: the per-case time limit is {limit_s:g} s"
+    rec.update(
+        status="timeout",
+        error=f"{msg}; {note}" if note else msg,
+        elapsed_s=elapsed_s,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    return rec
 
 
 def _truth(q: Quadratic, eta_hex: str, t: int, objective: str, bits: int) -> Enclosure:
@@ -121,24 +168,11 @@ def run_case(spec: Mapping[str, Any]) -> dict[str, Any]:
     from ..judge import judge_result
 
     started = time.perf_counter()
-    exact_in = tuple(spec["exact_in"])
-    problem_json = json.dumps(spec["problem"], sort_keys=True, separators=(",", ":"))
+    rec = _spec_fields(spec)
     eta = float.fromhex(spec["eta"])
     t, objective = int(spec["t"]), str(spec["objective"])
     backend, dtype = str(spec["backend"]), str(spec["dtype"])
-    rec: dict[str, Any] = dict.fromkeys(FIELDS)
-    rec.update(
-        id=case_id(spec),
-        problem=problem_json,
-        eta=eta.hex(),
-        t=t,
-        objective=objective,
-        backend=backend,
-        dtype=dtype,
-        exact_in=",".join(exact_in),
-        precision_bits=int(spec["precision_bits"]),
-    )
-    q = build_problem(spec["problem"], exact_in)
+    q = build_problem(spec["problem"], tuple(spec["exact_in"]))
     rec.update(
         d=q.d,
         fingerprint=q.fingerprint[:16],

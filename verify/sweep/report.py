@@ -21,7 +21,7 @@ from .store import read_results
 __all__ = ["COLUMNS", "build_sweep_report", "summarize"]
 
 #: Table columns: the outcome classes, then the statuses that carry no outcome.
-COLUMNS: tuple[str, ...] = (*OUTCOME_NAMES, "unsupported", "error")
+COLUMNS: tuple[str, ...] = (*OUTCOME_NAMES, "unsupported", "error", "timeout")
 # worst first, for points where several records meet in the outcome map
 _FAILURES = frozenset(o.value for o in Outcome if o.is_failure)
 _SEVERITY = ("nan", "overflow", "underflow", "silently_wrong", "inaccurate", "accurate")

@@ -3,7 +3,8 @@
 Two formats, chosen by the output path:
 
 * ``*.jsonl`` (default) -- JSON Lines, one record per line, flushed and ``fsync``-ed after every
-  record: a finished case is on disk before the next one is written. A torn last line (the
+  record or batch of records (:meth:`ResultWriter.append_many`, one per finished chunk): a
+  finished case is on disk before the next batch is written. A torn last line (the
   writer was killed mid-write) is ignored on read and cut off before appending.
 * ``*.parquet`` -- a Parquet *dataset directory*: records are buffered and written as
   ``part-NNNNNN-<token>.parquet`` files (one row group each), every :data:`FLUSH_EVERY` records
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,16 +108,24 @@ class ResultWriter:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write one record (JSON Lines: durably, before returning)."""
+        self.append_many([record])
+
+    def append_many(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Write several records (JSON Lines: in one write and one ``fsync``, durably, before
+        returning -- a chunk of cases costs one disk sync, not one per case)."""
+        if not records:
+            return
         if self._fh is not None:
             # non-finite floats (ulps = inf) are written as Infinity/NaN, which json reads back
-            line = json.dumps({k: record.get(k) for k in FIELDS}, sort_keys=True)
-            self._fh.write(line.encode() + b"\n")
+            lines = [json.dumps({k: r.get(k) for k in FIELDS}, sort_keys=True) for r in records]
+            self._fh.write("".join(line + "\n" for line in lines).encode())
             self._fh.flush()
             os.fsync(self._fh.fileno())
             return
-        self._buffer.append(dict(record))
-        if len(self._buffer) >= FLUSH_EVERY:
-            self.flush()
+        for record in records:
+            self._buffer.append(dict(record))
+            if len(self._buffer) >= FLUSH_EVERY:
+                self.flush()
 
     def flush(self) -> None:
         """Write buffered records (Parquet: as one new part file, atomically)."""

@@ -12,6 +12,7 @@ return an unproven number.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 __all__ = [
@@ -146,7 +147,9 @@ class NotCertifiedError(L2LError, ArithmeticError):
 def _short(value: Any) -> str:
     """Render ``value`` for an error message without dumping a whole array."""
     shape = getattr(value, "shape", None)
-    if shape is not None and getattr(value, "size", 0) > 8:
+    # shape, not size: a torch tensor's ``size`` is a method and a numpy scalar *type*'s a
+    # descriptor; torch.Size is a tuple
+    if isinstance(shape, tuple) and math.prod(shape) > 8:
         return f"<array shape={tuple(shape)} dtype={getattr(value, 'dtype', '?')}>"
     from fractions import Fraction
 

@@ -651,6 +651,18 @@ def _format_scaled(q: ScaledRational, digits: int) -> str:
     return _mantissa_text(m, int(exp10) + ndig - 1, digits, negative=q.sign < 0)
 
 
+
+def _is_ml_dtypes_float(dt: np.dtype[Any]) -> bool:
+    """Whether a numpy dtype of kind 'V' is one of ml_dtypes' float formats (bfloat16, the
+    float8 family): those are real numbers; any other 'V' (a structured ``np.void``) is not."""
+    try:
+        import ml_dtypes
+
+        ml_dtypes.finfo(dt)  # type: ignore[no-untyped-call]
+    except (ImportError, TypeError, ValueError):
+        return False
+    return True
+
 def read_scalar(x: object, name: str) -> float | int | Fraction:
     """The exact value of one real number given as any common scalar type.
 
@@ -680,7 +692,7 @@ def read_scalar(x: object, name: str) -> float | int | Fraction:
         kind = x.dtype.kind
         if kind in "iu":
             return int(x)
-        if kind == "f" or x.dtype.name == "bfloat16" or kind == "V":
+        if kind == "f" or (kind == "V" and _is_ml_dtypes_float(x.dtype)):
             if x.dtype.itemsize > 8:  # long double: may hold more bits than float64
                 xf = np.longdouble(x)
                 if not np.isfinite(xf):

@@ -288,11 +288,11 @@ class Enclosure:
         """
         fmt = get_format(dtype)
         enc: Enclosure = self
-        for _ in range(max_refinements + 1):
+        for attempt in range(max_refinements + 1):
             got = enc._round_ends(fmt)
             if got is not None:
                 return got
-            if enc.refine is None:
+            if enc.refine is None or attempt == max_refinements:
                 break
             try:
                 enc = enc.refine(max(2 * enc.prec_bits, 128))

@@ -26,6 +26,7 @@ __all__ = [
     "L2LError",
     "NonFiniteError",
     "NotCertifiedError",
+    "NotDifferentiableError",
     "NotPositiveDefiniteError",
     "NotSymmetricError",
     "ShapeMismatchError",
@@ -179,4 +180,25 @@ class FractionSizeError(L2LError, OverflowError):
             f"{what} is about 2**{exponent}: expanding it into a Fraction needs more than "
             f"{limit} bits; use the exact ScaledRational form (comparisons, to_float, "
             "format_real) instead"
+        )
+
+
+class NotDifferentiableError(ArgumentError):
+    """The meta-gradient does not exist at this point (Adam with beta2 = 0 < beta1, where
+    vhat = 0 with mhat != 0 puts a kink in the update): the one-sided derivatives differ.
+
+    ``argument`` is the hyperparameter differentiated in; ``right`` and ``left`` are
+    :class:`~verify.certified.enclosure.Enclosure` s of lim (F(theta0 + h) - F(theta0))/h for
+    h -> 0+ and h -> 0-.
+    """
+
+    def __init__(self, argument: str, value: Any, right: Any, left: Any) -> None:
+        self.right = right
+        self.left = left
+        super().__init__(
+            argument,
+            value,
+            f"the meta-gradient does not exist: one-sided derivatives {right} (right) and "
+            f"{left} (left) differ (Adam's second moment is exactly 0 with a nonzero first "
+            "moment: sqrt(vhat) = |g| has a kink)",
         )

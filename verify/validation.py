@@ -36,13 +36,17 @@ from .errors import (
 from .problems import LeastSquares, Problem, Quadratic
 
 __all__ = [
+    "ADAM_WRT",
     "OBJECTIVES",
     "OPTIMIZERS",
     "WRT",
+    "AdamSettings",
+    "AdamWrt",
     "Objective",
     "Optimizer",
     "Point",
     "Wrt",
+    "validate_adam",
     "validate_beta",
     "validate_eta",
     "validate_eval_problem",
@@ -113,6 +117,89 @@ def validate_beta(beta: object) -> Fraction:
     if not 0 <= q < 1:
         raise InvalidStepSizeError("beta", beta, "must satisfy 0 <= beta < 1")
     return q
+
+
+#: The hyperparameters an Adam meta-derivative can be taken with respect to.
+AdamWrt = Literal["eta", "beta1", "beta2", "eps"]
+ADAM_WRT: tuple[str, ...] = ("eta", "beta1", "beta2", "eps")
+
+
+@dataclass(frozen=True)
+class AdamSettings:
+    """Validated Adam hyperparameters, each the exact rational the caller's value holds.
+
+    Attributes
+    ----------
+    eta : Fraction
+        Learning rate, > 0.
+    beta1, beta2 : Fraction
+        Moment decays, in [0, 1) (``beta1 = 0``: RMSProp with bias correction).
+    eps : Fraction
+        Denominator offset, > 0.
+    wrt : {"eta", "beta1", "beta2", "eps"}
+        The hyperparameter a derivative is taken in.
+    """
+
+    eta: Fraction
+    beta1: Fraction
+    beta2: Fraction
+    eps: Fraction
+    wrt: AdamWrt
+
+    def value(self, name: str) -> Fraction:
+        """The hyperparameter called ``name`` (one of :data:`ADAM_WRT`)."""
+        value: Fraction = getattr(self, name)
+        return value
+
+
+def _exact_real(name: str, x: object) -> Fraction:
+    """The exact rational held by a finite real ``x`` (typed error naming ``name``)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction, np.floating, np.integer)):
+        raise InvalidStepSizeError(name, x, "must be a real number (float, int or Fraction)")
+    if isinstance(x, (float, np.floating)) and not math.isfinite(float(x)):
+        raise InvalidStepSizeError(name, x, "must be finite")
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, (int, np.integer)):
+        return Fraction(int(x))
+    return Fraction(float(x))
+
+
+def validate_adam(
+    eta: object, beta1: object, beta2: object, eps: object, wrt: object = "eta"
+) -> AdamSettings:
+    """Validate Adam's hyperparameters: eta > 0, 0 <= beta1 < 1, 0 <= beta2 < 1, eps > 0.
+
+    Values are used exactly (a float is the dyadic rational it holds); nothing is rounded.
+
+    Raises
+    ------
+    InvalidStepSizeError
+        A hyperparameter that is not a finite real in its range; ``argument`` names it.
+    UnknownOptionError
+        ``wrt`` not one of :data:`ADAM_WRT`.
+
+    Examples
+    --------
+    >>> s = validate_adam(0.5, 0.9, 0, 0.25)
+    >>> s.eta, s.beta2, s.eps, s.wrt
+    (Fraction(1, 2), Fraction(0, 1), Fraction(1, 4), 'eta')
+    """
+    q_eta = _exact_real("eta", eta)
+    if not q_eta > 0:
+        raise InvalidStepSizeError("eta", eta, "Adam's learning rate must be > 0")
+    q1 = _exact_real("beta1", beta1)
+    if not 0 <= q1 < 1:
+        raise InvalidStepSizeError("beta1", beta1, "must satisfy 0 <= beta1 < 1")
+    q2 = _exact_real("beta2", beta2)
+    if not 0 <= q2 < 1:
+        raise InvalidStepSizeError("beta2", beta2, "must satisfy 0 <= beta2 < 1")
+    q_eps = _exact_real("eps", eps)
+    if not q_eps > 0:
+        raise InvalidStepSizeError("eps", eps, "must be > 0")
+    if not isinstance(wrt, str) or wrt not in ADAM_WRT:
+        raise UnknownOptionError("wrt", wrt, f"must be one of {ADAM_WRT}")
+    return AdamSettings(q_eta, q1, q2, q_eps, wrt)  # type: ignore[arg-type]
 
 
 def validate_objective(objective: object) -> Objective:

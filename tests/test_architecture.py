@@ -4,9 +4,9 @@ things live").
 The contracts live in pyproject.toml (``[tool.importlinter]``) and are checked by
 import-linter, the maintained tool for this, not by a hand-written import scanner:
 
-* ``layers``: errors/cliargs -> floats/claims/outcomes -> certified -> problems -> objectives/
-  validation -> truth | backprop -> compare | known_failures -> judge -> paper -> audits ->
-  report | sweep | plugin | strategies -> cli;
+* ``layers``: errors/cliargs/progress -> floats -> claims/outcomes -> certified -> problems ->
+  validation -> objectives -> truth | backprop -> compare | known_failures -> judge -> paper ->
+  audits -> report | sweep | plugin | strategies -> cli;
 * ``acyclic_siblings``: no import cycle between the modules or packages of any package in verify;
 * the wings: ``verify.learned`` uses only the bottom layers, ``proofs`` imports nothing of
   verify, and the systems under test (``verify.backprop``) never import the oracle

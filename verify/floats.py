@@ -15,6 +15,7 @@ position among the format's floats (:func:`ordinal`), the distance in ulps betwe
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Sequence
@@ -652,6 +653,7 @@ def _format_scaled(q: ScaledRational, digits: int) -> str:
 
 
 
+@functools.cache
 def _is_ml_dtypes_float(dt: np.dtype[Any]) -> bool:
     """Whether a numpy dtype of kind 'V' is one of ml_dtypes' float formats (bfloat16, the
     float8 family): those are real numbers; any other 'V' (a structured ``np.void``) is not."""

@@ -374,33 +374,16 @@ class CertifiedTruth:
         return self._get("value", problem, eta, t, objective, eval_problem)
 
 
-def _accepts(fn: Any, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(fn).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return False
-
-
 def unjudgeable(opt: Optimizer) -> str | None:
     """Why a meta-gradient of ``opt`` cannot be judged here (``None``: it can).
 
-    GD always can. Heavy ball can when :func:`verify.truth.meta_gradient` certifies it
-    (accepts ``optimizer=`` and ``beta=``) and :func:`verify.check_meta_gradient` has its
-    error model (accepts ``optimizer=``); Adam has no certified truth yet (issue 19, item 2).
+    GD always can. The judge's error model (:mod:`verify.compare`) is plain GD's, and it
+    refuses other optimizers' results, so heavy-ball and Adam points are counted "not judged"
+    (skipped, never passed) until it has theirs.
     """
     if opt.is_gd:
         return None
-    from . import judge, truth
-
-    if opt.name != "heavy_ball":
-        return f"no certified truth for optimizer={opt.name!r} yet (issue 19, item 2)"
-    if not (_accepts(truth.meta_gradient, "optimizer") and _accepts(truth.meta_gradient, "beta")):
-        return "verify.truth.meta_gradient does not certify optimizer='heavy_ball' yet"
-    if not _accepts(judge.check_meta_gradient, "optimizer"):
-        return "verify.judge has no error model for optimizer='heavy_ball' yet"
-    return None
+    return f"the judge has no error model for optimizer={opt.name!r} yet"
 
 
 @dataclass

@@ -36,6 +36,7 @@ from .errors import (
 from .problems import LeastSquares, Problem, Quadratic
 
 __all__ = [
+    "ADAM_DEFAULTS",
     "ADAM_WRT",
     "OBJECTIVES",
     "OPTIMIZERS",
@@ -48,6 +49,7 @@ __all__ = [
     "Wrt",
     "validate_adam",
     "validate_beta",
+    "validate_eps",
     "validate_eta",
     "validate_eval_problem",
     "validate_horizon",
@@ -63,20 +65,27 @@ Objective = Literal["naive", "log"]
 OBJECTIVES: tuple[str, ...] = ("naive", "log")
 
 
-#: The inner optimizers: plain gradient descent and heavy-ball momentum
-#: w_{k+1} = w_k - eta grad f(w_k) + beta (w_k - w_{k-1}), w_{-1} = w_0.
-Optimizer = Literal["gd", "heavy_ball"]
-OPTIMIZERS: tuple[str, ...] = ("gd", "heavy_ball")
+#: The inner optimizers: plain gradient descent, heavy-ball momentum
+#: w_{k+1} = w_k - eta grad f(w_k) + beta (w_k - w_{k-1}), w_{-1} = w_0, and Adam
+#: (:mod:`verify.backprop.optimizers` states each update; certified truth for Adam is
+#: :func:`verify.truth.adam_meta_gradient`).
+Optimizer = Literal["gd", "heavy_ball", "adam"]
+OPTIMIZERS: tuple[str, ...] = ("gd", "heavy_ball", "adam")
+#: ``torch.optim.Adam`` / ``optax.adam`` defaults (beta1, beta2, eps).
+ADAM_DEFAULTS: tuple[float, float, float] = (0.9, 0.999, 1e-8)
 
 #: The hyperparameters a meta-derivative can be taken with respect to.
 Wrt = Literal["eta", "beta"]
 WRT: tuple[str, ...] = ("eta", "beta")
 
 
-def validate_optimizer(optimizer: object) -> Optimizer:
-    """Return ``optimizer`` if it is ``"gd"`` or ``"heavy_ball"``, else raise UnknownOptionError."""
-    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
-        raise UnknownOptionError("optimizer", optimizer, f"must be one of {OPTIMIZERS}")
+def validate_optimizer(
+    optimizer: object, choices: tuple[str, ...] = OPTIMIZERS
+) -> Optimizer:
+    """Return ``optimizer`` if it is one of ``choices`` (default :data:`OPTIMIZERS`), else
+    raise UnknownOptionError naming it."""
+    if not isinstance(optimizer, str) or optimizer not in choices:
+        raise UnknownOptionError("optimizer", optimizer, f"must be one of {choices}")
     return optimizer  # type: ignore[return-value]
 
 
@@ -87,11 +96,12 @@ def validate_wrt(wrt: object) -> Wrt:
     return wrt  # type: ignore[return-value]
 
 
-def validate_beta(beta: object) -> Fraction:
-    """The exact value of a momentum coefficient; must be a finite real with 0 <= beta < 1.
+def validate_beta(beta: object, name: str = "beta") -> Fraction:
+    """The exact value of a momentum coefficient or moment decay; must be a finite real with
+    0 <= beta < 1.
 
     Bad values raise :class:`~verify.errors.InvalidStepSizeError` (a hyperparameter error)
-    with ``argument="beta"``.
+    with ``argument=name`` (``"beta"``, or ``"beta1"`` / ``"beta2"`` for Adam).
 
     Accepts float, int, numpy scalars and :class:`fractions.Fraction`; never rounds (a float
     is the dyadic rational it holds), like :func:`validate_eta`.
@@ -101,21 +111,18 @@ def validate_beta(beta: object) -> Fraction:
     >>> validate_beta(0.5), validate_beta(Fraction(9, 10))
     (Fraction(1, 2), Fraction(9, 10))
     """
-    if isinstance(beta, bool) or not isinstance(
-        beta, (int, float, Fraction, np.floating, np.integer)
-    ):
-        raise InvalidStepSizeError("beta", beta, "must be a real number (float, int or Fraction)")
-    if isinstance(beta, (float, np.floating)) and not math.isfinite(float(beta)):
-        raise InvalidStepSizeError("beta", beta, "must be finite")
-    q = (
-        beta
-        if isinstance(beta, Fraction)
-        else Fraction(int(beta))
-        if isinstance(beta, (int, np.integer))
-        else Fraction(float(beta))
-    )
+    q = _exact_real(name, beta)
     if not 0 <= q < 1:
-        raise InvalidStepSizeError("beta", beta, "must satisfy 0 <= beta < 1")
+        raise InvalidStepSizeError(name, beta, f"must satisfy 0 <= {name} < 1")
+    return q
+
+
+def validate_eps(eps: object) -> Fraction:
+    """The exact value of Adam's denominator offset; must be a finite real > 0
+    (:class:`~verify.errors.InvalidStepSizeError` naming ``eps`` otherwise)."""
+    q = _exact_real("eps", eps)
+    if not q > 0:
+        raise InvalidStepSizeError("eps", eps, "must be > 0")
     return q
 
 
@@ -188,15 +195,9 @@ def validate_adam(
     q_eta = _exact_real("eta", eta)
     if not q_eta > 0:
         raise InvalidStepSizeError("eta", eta, "Adam's learning rate must be > 0")
-    q1 = _exact_real("beta1", beta1)
-    if not 0 <= q1 < 1:
-        raise InvalidStepSizeError("beta1", beta1, "must satisfy 0 <= beta1 < 1")
-    q2 = _exact_real("beta2", beta2)
-    if not 0 <= q2 < 1:
-        raise InvalidStepSizeError("beta2", beta2, "must satisfy 0 <= beta2 < 1")
-    q_eps = _exact_real("eps", eps)
-    if not q_eps > 0:
-        raise InvalidStepSizeError("eps", eps, "must be > 0")
+    q1 = validate_beta(beta1, "beta1")
+    q2 = validate_beta(beta2, "beta2")
+    q_eps = validate_eps(eps)
     if not isinstance(wrt, str) or wrt not in ADAM_WRT:
         raise UnknownOptionError("wrt", wrt, f"must be one of {ADAM_WRT}")
     return AdamSettings(q_eta, q1, q2, q_eps, wrt)  # type: ignore[arg-type]

@@ -99,18 +99,14 @@ def test_adam_is_not_judged_and_skipped_never_passed() -> None:
     assert all(set(c) == {"not_judged"} for c in counts.values())
 
 
-def test_heavy_ball_follows_the_truth_api() -> None:
+def test_heavy_ball_is_not_judged_until_the_judge_has_its_error_model() -> None:
     check = MetaGradientCheck(CertifiedTruth(), Ledger())
-    reason = unjudgeable(Optimizer("heavy_ball", beta=0.5))
+    assert unjudgeable(Optimizer("heavy_ball", beta=0.5)) is not None
     res = meta_gradient(Q, 0.125, 6, dtype="float64", optimizer="heavy_ball", beta=0.5)
-    if reason is not None:  # certified heavy ball or its error model not there yet
-        with pytest.raises(pytest.skip.Exception, match="not judged"):
-            check.result(res)
-        with pytest.raises(ArgumentError):
-            check.truth.meta_gradient(Q, 0.125, 6, optimizer=res.optimizer)
-    else:
-        verdicts = check.result(res)
-        assert [v.status for v in verdicts] == ["passed"]
+    with pytest.raises(pytest.skip.Exception, match="not judged"):
+        check.result(res)
+    with pytest.raises(ArgumentError):
+        check.truth.meta_gradient(Q, 0.125, 6, optimizer=res.optimizer)
 
 
 def test_gd_checks_unchanged_by_the_optimizer_argument() -> None:

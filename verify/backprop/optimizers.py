@@ -25,12 +25,12 @@ This module never imports :mod:`verify.truth`.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..errors import ArgumentError, UnknownOptionError
+from ..errors import ArgumentError, InvalidStepSizeError
+from ..validation import ADAM_DEFAULTS, OPTIMIZERS, validate_beta, validate_eps, validate_optimizer
 
 __all__ = [
     "ADAM_DEFAULTS",
@@ -38,14 +38,7 @@ __all__ = [
     "OPTIMIZERS",
     "Optimizer",
     "make_optimizer",
-    "validate_beta",
-    "validate_optimizer",
 ]
-
-#: The ``optimizer=`` values, plain GD first (the default).
-OPTIMIZERS: tuple[str, ...] = ("gd", "heavy_ball", "adam")
-#: ``torch.optim.Adam`` / ``optax.adam`` defaults (beta1, beta2, eps).
-ADAM_DEFAULTS: tuple[float, float, float] = (0.9, 0.999, 1e-8)
 
 
 @dataclass(frozen=True)
@@ -87,45 +80,12 @@ class Optimizer:
 GD = Optimizer()
 
 
-def validate_optimizer(optimizer: object) -> str:
-    """``optimizer`` as one of :data:`OPTIMIZERS`, or :class:`UnknownOptionError` naming it."""
-    if not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
-        raise UnknownOptionError("optimizer", optimizer, f"must be one of {OPTIMIZERS}")
-    return optimizer
-
-
-def _exact_float(name: str, value: object) -> float:
-    """A real number as the float64 that holds it exactly, or :class:`ArgumentError`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        try:
-            import numpy as np
-
-            if isinstance(value, (np.floating, np.integer)) and not isinstance(value, np.bool_):
-                return _exact_float(name, Fraction(float(value)))
-        except (TypeError, ValueError, OverflowError):  # pragma: no cover - defensive
-            pass
-        raise ArgumentError(name, value, "must be a real number")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ArgumentError(name, value, "must be finite")
-    x = float(value)
-    if not math.isfinite(x) or Fraction(x) != Fraction(value):
-        raise ArgumentError(name, value, "is not exactly representable in float64")
-    return x
-
-
-def validate_beta(beta: object, name: str = "beta") -> float:
-    """A momentum / moment decay in [0, 1), exactly a float64 (typed error naming ``name``)."""
-    x = _exact_float(name, beta)
-    if not 0.0 <= x < 1.0:
-        raise ArgumentError(name, beta, "must be in [0, 1)")
-    return x
-
-
-def validate_eps(eps: object) -> float:
-    """Adam's eps: a finite float64 > 0 (typed error naming ``eps``)."""
-    x = _exact_float("eps", eps)
-    if not x > 0.0:
-        raise ArgumentError("eps", eps, "must be > 0")
+def _float64(name: str, value: object, q: Fraction) -> float:
+    """``q`` (the exact value of a validated setting) as a float64, which backends round once
+    to their dtype; :class:`InvalidStepSizeError` naming ``name`` if float64 does not hold it."""
+    x = float(q)
+    if Fraction(x) != q:
+        raise InvalidStepSizeError(name, value, "is not exactly representable in float64")
     return x
 
 
@@ -147,9 +107,11 @@ def make_optimizer(
     ------
     UnknownOptionError
         Naming ``optimizer`` when it is not one of :data:`OPTIMIZERS`.
+    InvalidStepSizeError
+        Naming ``beta``/``beta1``/``beta2`` (not in [0, 1)) or ``eps`` (not > 0), by the rules
+        of :mod:`verify.validation`, or a value float64 does not hold exactly.
     ArgumentError
-        Naming ``beta``/``beta1``/``beta2`` (not in [0, 1), not a float64) or ``eps``
-        (not > 0), or a setting the optimizer does not take.
+        Naming a setting the optimizer does not take.
 
     Examples
     --------
@@ -167,15 +129,15 @@ def make_optimizer(
     if name == "heavy_ball":
         if beta is None:
             raise ArgumentError("beta", beta, "optimizer='heavy_ball' needs beta in [0, 1)")
-        return Optimizer("heavy_ball", beta=validate_beta(beta))
+        return Optimizer("heavy_ball", beta=_float64("beta", beta, validate_beta(beta)))
     if name == "adam":
         b1 = ADAM_DEFAULTS[0] if beta1 is None else beta1
         b2 = ADAM_DEFAULTS[1] if beta2 is None else beta2
         e = ADAM_DEFAULTS[2] if eps is None else eps
         return Optimizer(
             "adam",
-            beta1=validate_beta(b1, "beta1"),
-            beta2=validate_beta(b2, "beta2"),
-            eps=validate_eps(e),
+            beta1=_float64("beta1", b1, validate_beta(b1, "beta1")),
+            beta2=_float64("beta2", b2, validate_beta(b2, "beta2")),
+            eps=_float64("eps", e, validate_eps(e)),
         )
     return GD

@@ -70,6 +70,7 @@ from ..errors import (
 from ..objectives import compose
 from ..problems import Problem
 from ..validation import (
+    ADAM_DEFAULTS,
     AdamSettings,
     Point,
     validate_adam,
@@ -93,8 +94,6 @@ __all__ = [
     "adam_reference",
 ]
 
-#: torch.optim.Adam / optax.adam defaults (beta1, beta2, eps).
-ADAM_DEFAULTS: tuple[float, float, float] = (0.9, 0.999, 1e-8)
 
 
 # --------------------------------------------------------------------------- setup

@@ -92,7 +92,7 @@ def validate_momentum(optimizer: object, beta: object, wrt: object) -> Momentum 
     UnsupportedOptionError
         ``optimizer="gd"`` with ``beta != 0`` or ``wrt="beta"``.
     """
-    opt = validate_optimizer(optimizer)
+    opt = validate_optimizer(optimizer, ("gd", "heavy_ball"))
     q = validate_beta(beta)
     direction = validate_wrt(wrt)
     if opt == "gd":

@@ -95,7 +95,6 @@ __all__ = [
 ]
 
 
-
 # --------------------------------------------------------------------------- setup
 @dataclass(frozen=True)
 class _Start:
@@ -201,7 +200,7 @@ def _step(
             h, dg = hp[a], run.dg[a][i]
             run.dm[a][i] = h["dbeta1"] * (mp - g) + b1 * run.dm[a][i] + (1 - b1) * dg
             run.dv[a][i] = h["dbeta2"] * (vp - g * g) + b2 * run.dv[a][i] + 2 * (1 - b2) * g * dg
-        run.q[i] = b2 * run.q[i] + (1 - b2) * run.dg[0][i] ** 2
+        run.q[i] = b2 * run.q[i] + (1 - b2) * run.dg[0][i] * run.dg[0][i]
         mh, vh = run.m[i] / c1, run.v[i] / c2
         dmh = [(run.dm[a][i] + mh * pw["dp1"][a]) / c1 for a in dirs]
         dvh = [(run.dv[a][i] + vh * pw["dp2"][a]) / c2 for a in dirs]

@@ -1,0 +1,117 @@
+"""Behaviours of :mod:`verify.truth.adam` that mutation testing found unpinned (``mutmut run``
+with ``only_mutate = ["verify/truth/adam.py", ...]``; docs/mutation-survivors.md).
+
+The zero-second-moment enclosure (module docstring of :mod:`verify.truth.adam`, "The square
+root at 0", Case A): where the ball of vhat_i contains 0, s = sqrt(vhat_i) is enclosed by
+[0, sqrt(hi)] and its slope by |s'| <= sqrt(Qhat) + K s / 2. Every other test reaches that
+branch only where the exact vhat_i is 0, and then the exact mhat_i is 0 too: the slope is
+multiplied by a ball around 0 and any slope bound (even 0) gives a valid enclosure. The slope
+bound carries the proof only *near* a zero second moment: vhat_i tiny but positive (its ball
+still contains 0 at the first precision), mhat_i far from 0 (beta1 remembers an earlier
+gradient). :func:`test_slope_bound_near_a_zero_second_moment` builds that point exactly:
+
+* d = 2, H = I, w0 = (1, 1/2), eps = 1/3, beta1 = 1/2, beta2 = 2^-400 (> 0: Case A);
+* eta = 4/3 + 2^-160: step 1 moves coordinate 1 by eta * 3/4 = 1 + (3/4) 2^-160, so
+  g_1 = -(3/4) 2^-160 -- not 0, but its ball at the start precision (128 bits at
+  rel_tol = 2^-20) contains 0, and so does vhat = (beta2 g_0^2 + g_1^2) / (1 + beta2);
+* there s' = d sqrt(vhat)/d theta is O(1) along eta and eps (g_1' = O(1), from the
+  sqrt(Qhat) term) and ~2^159 along beta2 (d vhat/d beta2 ~ 1 divided by 2 s ~ 2^-159, from
+  the K s / 2 term, K ~ (n - 1)/beta2 = 2^400), while mhat = 1/3.
+
+With the slope bound (or either of its two terms) removed, the enclosure at 128 bits omits
+mhat s' / (s + eps)^2 and is returned narrow and wrong (measured: d/d eta -0.33 instead of
+-4.33; d/d beta2 0.0068 instead of -5.2e48). With it, the 128-bit ball is wide, precision
+doubles, and at 256 bits vhat > 0 is proven. Coordinate 2 is an ordinary coordinate: it keeps
+the beta2-derivative away from 0 at 128 bits, so the wrong narrow ball meets the tolerance.
+
+The reference is :func:`adam_reference` in mpmath (the values are irrational):
+:data:`REF_PREC` bits, of which ~160 are lost to the cancellation in g_1; the comparison
+allows :data:`REF_SLACK` relative, far below the misses above (factor > 10).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+
+from verify.errors import NotCertifiedError
+from verify.problems import Quadratic
+from verify.truth import adam_meta_gradient, adam_reference
+
+#: Precision of the heuristic mpmath reference.
+REF_PREC = 1000
+#: Its allowance, relative: the reference loses ~160 bits to the cancellation in g_1 and
+#: rounds O(1) operations per step at REF_PREC bits over t = 2 steps; 2^-(REF_PREC - 300) is
+#: a wide margin and still ~2^-680 below the tolerance asked of the engine.
+REF_SLACK = Fraction(1, 2 ** (REF_PREC - 300))
+#: Tolerance asked of the engine: loose, so that the start precision is 128 bits (the
+#: precision at which the ball of vhat still contains 0; module docstring).
+LOOSE_TOL = Fraction(1, 2**20)
+
+
+def _mpf_fraction(x: Any) -> Fraction:
+    sign, man, exp, _ = x._mpf_
+    return Fraction((-1) ** sign * int(man)) * Fraction(2) ** int(exp)
+
+
+def _holds(enc: Any, x: Fraction, slack: Fraction) -> bool:
+    pad = slack * abs(x)
+    return bool(enc.lower - pad <= x <= enc.upper + pad)
+
+
+NEAR_ZERO = Quadratic(np.eye(2), w0=[1.0, 0.5])
+NEAR_ETA = Fraction(4, 3) + Fraction(1, 2**160)
+NEAR_KW: dict[str, Any] = dict(beta1=0.5, beta2=2.0**-400, eps=Fraction(1, 3), objective="naive")
+
+
+@pytest.mark.parametrize("wrt", ["eta", "beta1", "beta2", "eps"])
+def test_slope_bound_near_a_zero_second_moment(wrt: str) -> None:
+    """Kills ``_sqrt_rule``'s Case-A slope bound set to 0, its sqrt(Qhat) term dropped (caught
+    along eta and eps) or its K s / 2 term dropped (caught along beta2); see module doc."""
+    ref = adam_reference(
+        NEAR_ZERO, NEAR_ETA, 2, wrt=wrt, number="mpmath", prec_bits=REF_PREC, **NEAR_KW
+    )
+    assert ref["right"] == ref["left"]  # differentiable: Case A
+    exact = _mpf_fraction(ref["right"])
+    enc = adam_meta_gradient(NEAR_ZERO, NEAR_ETA, 2, wrt=wrt, rel_tol=LOOSE_TOL, **NEAR_KW)
+    assert _holds(enc, exact, REF_SLACK), (wrt, enc, float(exact))
+    assert enc.rel_radius() <= LOOSE_TOL
+
+
+# A coordinate whose gradient is 0 at every step by symmetry, but whose balls never prove it:
+# coordinates 1 and 2 move antisymmetrically, g_3 = w_1 + w_2 + 2 w_3 = 0 exactly, while Arb
+# computes (H u)_3 = u_1 - u_1' with u_1 = 1/(1 + eps) inexact (eps = 1/3): a ball [0 +- r].
+SYMMETRIC = Quadratic(
+    np.array([[2.0, 0.0, 1.0], [0.0, 2.0, 1.0], [1.0, 1.0, 2.0]]), w0=[0.5, -0.5, 0.0]
+)
+
+
+@pytest.mark.parametrize(
+    ("beta1", "beta2", "wrt"),
+    [(0.0, 0.0, "eta"), (0.0, 0.0, "beta1"), (0.0, 0.0, "eps"), (0.9, 0.999, "beta2")],
+)
+def test_zero_midpoint_tangent_does_not_poison_the_slope_bound(
+    beta1: float, beta2: float, wrt: str
+) -> None:
+    """Regression (found by mutation testing): python-flint 0.9's ``x ** 2`` is NaN for a ball
+    with midpoint exactly 0 and a nonzero radius, and the tangent g_3' of the coordinate above
+    is such a ball from step 1 on. Q = beta2 Q + (1 - beta2) g'^2 then became NaN, and so did
+    every Case-A enclosure of coordinate 3 at every precision: NotCertifiedError at a point
+    where the meta-gradient exists (Case A) and the engine certifies it with g' * g'.
+
+    RMSProp (beta2 = 0): every vhat is a rational square, so the reference is exact; with
+    beta2 = 0.999 the mpmath reference (vhat_3 = 0 exactly there, too)."""
+    kw: dict[str, Any] = dict(beta1=beta1, beta2=beta2, eps=Fraction(1, 3), wrt=wrt)
+    number = "fraction" if beta2 == 0 else "mpmath"
+    ref = adam_reference(
+        SYMMETRIC, 0.125, 3, objective="naive", number=number, prec_bits=REF_PREC, **kw
+    )
+    value = ref["right"] if number == "fraction" else _mpf_fraction(ref["right"])
+    try:
+        enc = adam_meta_gradient(SYMMETRIC, 0.125, 3, objective="naive", **kw)
+    except NotCertifiedError as exc:  # pragma: no cover - the regression
+        pytest.fail(f"refused a certifiable Case-A point: {exc}")
+    assert _holds(enc, value, Fraction(0) if number == "fraction" else REF_SLACK), (enc, value)

@@ -10,8 +10,13 @@ Heavy ball: w_{k+1} = w_k - eta grad f(w_k) + beta (w_k - w_{k-1}), w_{-1} = w_0
 * beta = 0 is GD: equal endpoints through the public API; the heavy-ball engine itself
   (forced on at beta = 0) overlaps GD's enclosure.
 * The exact rational oracle (forward mode in Fractions) lies in every enclosure, t <= 50.
+* Per mode, both routes of ``momentum.mode_derivatives`` (the closed form through the roots
+  and the jet power) contain the exact values of the recurrence in Fractions, t <= 60, for
+  balls as inputs too; which route a mode takes is pinned (real, complex, lambda = 0,
+  beta = 0, at and near a double root), and the two routes overlap at t up to 1e6.
 * A degraded eigendecomposition (the documented fault-injection hook) still gives enclosures
-  that contain the oracle: the perturbation radii carry the guarantee.
+  that contain the oracle: the perturbation radii carry the guarantee, also with a mode at
+  a double root next to separated ones.
 * Bad input: typed errors naming the argument.
 """
 
@@ -24,7 +29,7 @@ import mpmath
 import numpy as np
 import pytest
 from flint import arb, ctx
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests._strategies import dyadic_least_squares, dyadic_quadratics, step_sizes
@@ -115,6 +120,10 @@ CASES = {
     "double": ([0.25, 1.0], [1.0, 0.5], Fraction(1), Fraction(1, 4)),
     # real distinct roots for both modes: a^2 > 4 beta
     "real": ([0.5, 0.125], [0.75, -1.0], Fraction(1, 4), Fraction(1, 64)),
+    # beta 2^-20 above / below the double root of lambda = 1/4: relative root separation
+    # about 2^-8.5, so the closed form at t = 1e4, 1e6 and the jet power for the Hessian at t = 10
+    "near-double-complex": ([0.25, 1.0], [1.0, 0.5], Fraction(1), Fraction(2**18 + 1, 2**20)),
+    "near-double-real": ([0.25, 1.0], [1.0, 0.5], Fraction(1), Fraction(2**18 - 1, 2**20)),
 }
 
 
@@ -246,6 +255,187 @@ def test_rational_oracle_inside_enclosures_least_squares(wrt, data, eta, beta) -
     _check_against_oracle(train, eta, beta, t, wrt, "naive")
 
 
+# --------------------------------------------------------------------------- per-mode routes
+def _exact_mode(
+    mu: Fraction, eta: Fraction, beta: Fraction, z: Fraction, t: int, wrt: str
+) -> list[Fraction]:
+    """x_t, x_t', x_t'' of one unforced mode by forward mode in Fractions (independent of the
+    roots): x_{k+1} = a x_k - beta x_{k-1}, x_{-1} = x_0 = z, differentiated term by term."""
+    a = 1 + beta - eta * mu
+    da, db = (-mu, Fraction(0)) if wrt == "eta" else (Fraction(1), Fraction(1))
+    prev, cur = (z, Fraction(0), Fraction(0)), (z, Fraction(0), Fraction(0))
+    for _ in range(t):
+        nxt = (
+            a * cur[0] - beta * prev[0],
+            da * cur[0] + a * cur[1] - db * prev[0] - beta * prev[1],
+            2 * da * cur[1] + a * cur[2] - 2 * db * prev[1] - beta * prev[2],
+        )
+        prev, cur = cur, nxt
+    return list(cur)
+
+
+def _ball(q: Fraction) -> Any:
+    from flint import fmpq
+
+    return arb(fmpq(q.numerator, q.denominator))  # a ball, not a point, unless q is dyadic
+
+
+def _holds(ball: Any, q: Fraction) -> bool:
+    """q lies in the ball, decided exactly (the endpoints are exact dyadics)."""
+    from verify.floats import fraction_from_arb
+
+    return fraction_from_arb(ball.lower()) <= q <= fraction_from_arb(ball.upper())
+
+
+def _routes(
+    mu: Fraction, eta: Fraction, beta: Fraction, z: Fraction, t: int, wrt: str, order: int = 2
+) -> Any:
+    """(closed form or None, jet power) at 256 bits."""
+    from verify.truth import momentum
+
+    with ctx.workprec(256):
+        args = (_ball(mu), _ball(eta), _ball(beta), t, wrt, order, _ball(z))
+        return momentum._closed_form(*args), momentum._jet_power(*args, None)
+
+
+# non-dyadic thirds and fifths as well: the inputs are then genuine balls
+mode_values = st.sampled_from([0, 1, 2, 3, 4, 5]).flatmap(
+    lambda den: st.integers(0, 4 * max(den, 1)).map(lambda k: Fraction(k, max(den, 1) * 4))
+)
+
+
+@pytest.mark.parametrize("wrt", ["eta", "beta"])
+@settings(deadline=None)
+@example(mu=Fraction(0), eta=Fraction(0), beta=Fraction(0), z=Fraction(-3, 7), t=2)
+@given(
+    mu=mode_values,
+    eta=mode_values.filter(lambda e: e <= 1),
+    beta=st.integers(0, 60).map(lambda k: Fraction(k, 60)),
+    z=st.sampled_from([Fraction(1), Fraction(-3, 7)]),
+    t=st.integers(2, 60),
+)
+def test_both_mode_routes_contain_the_exact_recurrence(wrt, mu, eta, beta, z, t) -> None:
+    exact = _exact_mode(mu, eta, beta, z, t, wrt)
+    for order in (0, 1, 2):  # each order has its own code path and separation floor
+        closed, jet = _routes(mu, eta, beta, z, t, wrt, order)
+        for route in (closed, jet):
+            if route is None:
+                continue
+            assert len(route) == order + 1
+            assert all(_holds(x, q) for x, q in zip(route, exact, strict=False)), (route, exact)
+
+
+#: How much wider than the jet power's ball the closed form's may be where both apply: both run
+#: at 256 bits, and away from the double root the closed form measured 0-20 bits *tighter*
+#: (the jet's binary powering loses ~(log2 t)^2 / 2 bits near it); a factor 2^4 catches a
+#: route that loses more than it should. ROUTE_REL_FLOOR (2^-200, 56 bits under the working
+#: precision) covers values the jet power happens to get exactly (radius 0) where the closed
+#: form carries a rounding radius.
+ROUTE_WIDTH_FACTOR = 16
+ROUTE_REL_FLOOR = 2.0**-200
+
+#: beta 2^-20 above the double root of (lambda, eta) = (1/4, 1): relative root separation
+#: about 2^-8.5
+NEAR = Fraction(2**18 + 1, 2**20)
+
+# (mu, eta, beta, t): which route mode_derivatives takes, at order 2
+ROUTES = {
+    "real": (Fraction(1, 2), Fraction(1, 4), Fraction(1, 64), 10**4, "closed"),
+    "complex": (Fraction(1), Fraction(1, 2), Fraction(1, 8), 10**4, "closed"),
+    "lambda=0": (Fraction(0), Fraction(1, 4), Fraction(1, 2), 10**4, "closed"),
+    "beta=0": (Fraction(1, 2), Fraction(1, 4), Fraction(0), 10**4, "closed"),
+    "a=0": (Fraction(3, 2), Fraction(1), Fraction(1, 2), 10**4, "closed"),  # r = +-i/sqrt(2)
+    "double": (Fraction(1, 4), Fraction(1), Fraction(1, 4), 10**4, "jet"),
+    "double-at-0": (Fraction(1, 2), Fraction(2), Fraction(0), 10**4, "jet"),  # a = 0 = beta
+    "near-double-small-t": (Fraction(1, 4), Fraction(1), NEAR, 10, "jet"),
+    "near-double-large-t": (Fraction(1, 4), Fraction(1), NEAR, 10**4, "closed"),
+    "very-near-double": (Fraction(1, 4), Fraction(1), Fraction(2**128 + 1, 2**130), 10**6, "jet"),
+    "t=1": (Fraction(1, 2), Fraction(1, 4), Fraction(1, 64), 1, "jet"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
+@pytest.mark.parametrize("wrt", ["eta", "beta"])
+def test_mode_routes_are_taken_and_agree(name: str, wrt: str) -> None:
+    """The route is the intended one; where both apply at large t (no exact oracle there),
+    the two independent certified routes overlap and the closed form is at least as tight
+    within a few bits."""
+    mu, eta, beta, t, route = ROUTES[name]
+    z = Fraction(-3, 7)
+    closed, jet = _routes(mu, eta, beta, z, t, wrt)
+    assert (closed is not None) == (route == "closed"), name
+    if closed is None:
+        return
+    for c, j in zip(closed, jet, strict=True):
+        assert c.overlaps(j), (name, c, j)
+        assert c.rad() <= ROUTE_WIDTH_FACTOR * j.rad() + abs(c.mid()) * ROUTE_REL_FLOOR, (
+            name,
+            c,
+            j,
+        )
+
+
+def test_lambda_zero_mode_is_constant() -> None:
+    """lambda = 0: x_t = z for every t and beta, so both derivatives are 0 (contained; along
+    eta the closed form gives exactly 0, since a' = -lambda = 0)."""
+    for wrt in ("eta", "beta"):
+        closed, _ = _routes(Fraction(0), Fraction(1, 4), Fraction(1, 2), Fraction(1), 10**6, wrt)
+        assert closed is not None
+        assert closed[0].contains(1) and closed[1].contains(0) and closed[2].contains(0)
+        if wrt == "eta":
+            assert closed[1] == 0 and closed[2] == 0
+
+
+def test_perturbation_radii_do_not_depend_on_the_order_of_modes() -> None:
+    """The one-pass grouping in momentum.perturbation_radii keeps the worst |a|, |lambda| and
+    smallest discriminant of each group whichever mode comes first: near-double, complex and
+    real modes and lambda = 0 in every rotation and reversed give identical bounds."""
+    from types import SimpleNamespace
+
+    from verify.truth import momentum
+
+    with ctx.workprec(128):
+        eta, beta = arb(1), arb(1) / 4
+        lams = [arb(1) / 4, arb(0), arb(1), arb(3) / 2, arb(1) / 4 + arb(2) ** -30, arb(2)]
+        orders = [lams[k:] + lams[:k] for k in range(len(lams))] + [lams[::-1]]
+        for wrt in ("eta", "beta"):
+            results = []
+            for mu in orders:
+                eig = SimpleNamespace(mu=mu, kappa=arb(1), eps=arb(2) ** -60)
+                results.append(
+                    momentum.perturbation_radii(eig, eta, beta, 100, wrt, 2, arb(1), arb(1))
+                )
+            for other in results[1:]:
+                assert all(x == y for x, y in zip(results[0], other, strict=True)), wrt
+
+
+def test_perturbation_radii_depend_on_group_extremes_only() -> None:
+    """Each group's bound uses its largest |a| and |lambda| and smallest discriminant: modes
+    that change none of these (complex roots far from the double root, |a| = 1/4) leave the
+    bounds unchanged; a mode nearer a double root (still separated on its ball) can only
+    raise them. eta = 1, beta = 1/4, t = 1000: the ball half-width is ~2^-12."""
+    from types import SimpleNamespace
+
+    from verify.truth import momentum
+
+    def radii(lams: list[Any], wrt: str) -> list[Any]:
+        eig = SimpleNamespace(mu=lams, kappa=arb(1), eps=arb(2) ** -60)
+        return momentum.perturbation_radii(eig, arb(1), arb(1) / 4, 1000, wrt, 2, arb(1), arb(1))
+
+    with ctx.workprec(128):
+        # a = 5/4 - lambda; |disc| = |a^2 - 1|: 2^-7 - 2^-16 at lambda = 1/4 + 2^-8
+        base = [arb(1) / 4 + arb(2) ** -8, arb(2)]
+        benign = [arb(1), arb(3) / 2]  # a = +-1/4, |disc| = 15/16
+        closer = [arb(1) / 4 + arb(2) ** -9]  # |disc| ~ 2^-8, still > 0 on its ball
+        for wrt in ("eta", "beta"):
+            ref = radii(base, wrt)
+            same = radii(benign[:1] + base + benign[1:], wrt)
+            assert all(x == y for x, y in zip(ref, same, strict=True)), (wrt, ref, same)
+            more = radii(closer + base, wrt)
+            assert all(y >= x for x, y in zip(ref, more, strict=True)), (wrt, ref, more)
+            assert any(y > x for x, y in zip(ref, more, strict=True)), (wrt, ref, more)
+
+
 # --------------------------------------------------------------------------- fault injection
 def _eigenvalues_off(delta: float) -> Any:
     def f(Q: Any, mu: list[Any], prec: int) -> tuple[Any, list[Any]]:
@@ -268,6 +458,21 @@ def test_degraded_eigendecomposition_still_contains_oracle(monkeypatch, wrt: str
             rel_tol=Fraction(1, 2**20), engine="eigen", **HB,
         )
         assert enc.contains(exact["dF"]), (t, enc, float(exact["dF"]))
+
+
+def test_degraded_eigendecomposition_with_a_double_root_mode(monkeypatch) -> None:
+    """One mode exactly at its double root (lambda = 1/4, eta = 1, beta = 1/4) beside
+    separated ones: the perturbation radii bound the near group by route A and the rest
+    with their separation; the enclosures still contain the oracle."""
+    monkeypatch.setattr(eigen, "_DEGRADE", _eigenvalues_off(1e-12))
+    for wrt in ("eta", "beta"):
+        p = Quadratic(np.diag([0.25, 0.5, 1.0]), [0.5, -0.75, 1.0])
+        exact = rational.heavy_ball_forward(p, Fraction(1), 20, beta=Fraction(1, 4), wrt=wrt)
+        enc = truth.meta_gradient(
+            p, Fraction(1), 20, objective="naive", beta=Fraction(1, 4), wrt=wrt,
+            rel_tol=Fraction(1, 2**20), engine="eigen", **HB,
+        )
+        assert enc.contains(exact["dF"]), (wrt, enc, float(exact["dF"]))
 
 
 def test_radii_are_needed(monkeypatch) -> None:

@@ -11,12 +11,18 @@ i.e. s_{k+1} = M s_k for s = (x_k, x_{k-1}, 1) and M = [[a, -beta, eta b_i], [1,
 complex (modulus sqrt(beta)), or a double root a^2 = 4 beta, i.e.
 beta = (1 - sqrt(eta lambda))^2.
 
-:func:`mode_derivatives` never forms those roots: it raises the *jet* matrix
-[[M, 0, 0], [M', M, 0], [0, M', M]] (M' the derivative of M in eta or in beta; M is affine in
-both, so M'' = 0) to the t-th power by Arb's binary powering. The block column of the power
-holds the Taylor coefficients of M^t, so x_t and its first two derivatives come out at any t
-in O(log t) 6x6 ball products, with no case split between real, complex and double roots and
-no special case at lambda = 0.
+:func:`mode_derivatives` has two routes. Where the roots are proven apart (and there is no
+forcing), the closed form x_t = z ((1 - r_2) r_1^{t+1} - (1 - r_1) r_2^{t+1}) / (r_1 - r_2),
+differentiated through the roots (:func:`_closed_form`): one or two scalar ball powers, in
+``acb`` for complex roots. Everywhere else (forcing, at or near a double root, t < 2) it
+raises the *jet* matrix [[M, 0, 0], [M', M, 0], [0, M', M]] (M' the derivative of M in eta or
+in beta; M is affine in both, so M'' = 0) to the t-th power by Arb's binary powering
+(:func:`_jet_power`). The block column of the power holds the Taylor coefficients of M^t, so
+x_t and its first two derivatives come out at any t in O(log t) 6x6 ball products, with no
+case split between real, complex and double roots and no special case at lambda = 0. The
+closed form is 2x (order 1) to 3x (order 2) cheaper per mode and, away from the double root,
+loses fewer bits than the jet power's binary powering; close to it (see
+:func:`_separation_floor_log2`) its quotients by r_1 - r_2 cancel and the jet power takes over.
 
 :func:`perturbation_radii` bounds what the eigendecomposition's error costs (the heavy-ball
 analogue of the GD bound in :mod:`verify.truth.engine`); see its docstring for the proof.
@@ -47,10 +53,117 @@ def _jet_matrix(m0: list[list[Any]], m1: list[list[Any]], order: int) -> Any:
     return big
 
 
+def _separation_floor_log2(t: int, order: int) -> int:
+    """-log2 of the smallest relative root separation |r_1 - r_2| / max |r_i| at which
+    :func:`mode_derivatives` takes the closed form rather than the jet power.
+
+    Near a double root the closed form's quotients by r_1 - r_2 cancel: measured, its j-th
+    derivative loses about 2 j (log2(1/sep) - log2 t) bits (the value almost none). The
+    engine gives every mode 16 + (log2 t)^2 / 2 extra bits (what the jet power loses at a
+    double root), so the closed form is taken while 2 (order + 1) (log2(1/sep) - log2 t) stays
+    within that; closer to the double root the jet power, which never divides, takes over.
+    """
+    budget = 16 + t.bit_length() ** 2 // 2
+    return t.bit_length() - 1 + budget // (2 * order + 2)
+
+
+def _closed_form(
+    mu: Any, eta: Any, beta: Any, t: int, wrt: str, order: int, z: Any
+) -> list[Any] | None:
+    """x_t and its derivatives for an unforced mode from the companion's roots, or ``None``
+    where the roots are not proven separated (the caller then takes the jet power).
+
+    With r_1 + r_2 = a, r_1 r_2 = beta and x_{-1} = x_0 = z, Cayley--Hamilton gives
+    M^t = p_t M - beta p_{t-1} I, p_k = (r_1^k - r_2^k) / (r_1 - r_2), so
+    x_t / z = p_t (a - beta) - beta p_{t-1} = (u_1 - u_2) / (r_1 - r_2) with
+    u_1 = (1 - r_2) r_1^{t+1}, u_2 = (1 - r_1) r_2^{t+1} (using a - beta = r_1 + r_2 - r_1 r_2).
+    Along theta (a' = -lambda, beta' = 0 for eta; a' = beta' = 1 for beta; a'' = beta'' = 0)
+    the roots move as r_1' = (a' r_1 - beta') / (r_1 - r_2), r_2' = a' - r_1',
+    r_1'' = 2 r_1' r_2' / (r_1 - r_2) = -r_2'', and (r^{t+1})' = (t+1) r^t r',
+    (r^{t+1})'' = (t+1) (t r^{t-1} r'^2 + r^t r''); the quotient rule finishes. Complex roots
+    are conjugate (theta is real, so their derivatives are too): u_2 = conj(u_1) and
+    x_t / z = Im(u_1) / Im(r_1), evaluated in ``acb`` with real jets of Im(.).
+
+    Guarantee
+    ---------
+    Ball arithmetic at the caller's precision over the exact identities above: every entry
+    contains the exact value for every input in its ball (``None`` never claims anything).
+    """
+    a = 1 + beta - eta * mu
+    disc = a * a - 4 * beta
+    if t < 2 or disc.contains(0):
+        return None
+    # a', beta' (ints where exact: they combine with balls without a conversion)
+    a1, b1 = (-mu, 0) if wrt == "eta" else (1, 1)
+    real = disc > 0
+    s = disc.sqrt() if real else (-disc).sqrt()
+    # |r_1 - r_2| = s; max |r_i| = (|a| + s) / 2 (real) or sqrt(beta) (complex)
+    scale = (abs(a) + s) / 2 if real else beta.sqrt()
+    if not s * (1 << _separation_floor_log2(t, order)) > scale:
+        return None
+    if real:
+        r1, r2, den = (a + s) / 2, (a - s) / 2, s
+    else:
+        from flint import acb
+
+        r1 = acb(a, s) / 2
+        r2 = r1.conjugate()
+        den = acb(0, s)
+    d1 = (a1 * r1 - b1) / den
+    d2 = a1 - d1
+    dd = 2 * d1 * d2 / den if order >= 2 else None  # r_1'' = -r_2''
+    u1 = _u_jet(r2, d2, -dd if dd is not None else None, _power_jet(r1, d1, dd, t, order))
+    if real:
+        ndd = -dd if dd is not None else None
+        u2 = _u_jet(r1, d1, dd, _power_jet(r2, d2, ndd, t, order))
+        num = [x - y for x, y in zip(u1, u2, strict=True)]
+        dens = (s, d1 - d2, 2 * dd if dd is not None else None)
+    else:
+        num = [x.imag for x in u1]
+        dens = (s / 2, d1.imag, dd.imag if dd is not None else None)
+    g0 = num[0] / dens[0]
+    out = [z * g0]
+    if order >= 1:
+        g1 = (num[1] - g0 * dens[1]) / dens[0]
+        out.append(z * g1)
+        if order >= 2:
+            g2 = (num[2] - 2 * g1 * dens[1] - g0 * dens[2]) / dens[0]
+            out.append(z * g2)
+    return out
+
+
+def _power_jet(r: Any, dr: Any, ddr: Any, t: int, order: int) -> tuple[Any, ...]:
+    """Derivatives of r^{t+1} up to ``order`` (t >= 1) from those of r (``ddr`` unused below
+    order 2)."""
+    rt1 = r ** (t - 1)
+    rt = rt1 * r
+    if order == 0:
+        return (rt * r,)
+    if order == 1:
+        return (rt * r, (t + 1) * rt * dr)
+    return (rt * r, (t + 1) * rt * dr, (t + 1) * (t * rt1 * dr * dr + rt * ddr))
+
+
+def _u_jet(q: Any, dq: Any, ddq: Any, p: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Derivatives of (1 - q) P from those of q and of P (as many as ``p`` holds)."""
+    w = 1 - q
+    if len(p) == 1:
+        return (w * p[0],)
+    u1 = w * p[1] - dq * p[0]
+    if len(p) == 2:
+        return (w * p[0], u1)
+    return (w * p[0], u1, w * p[2] - 2 * dq * p[1] - ddq * p[0])
+
+
 def mode_derivatives(
     mu: Any, eta: Any, beta: Any, t: int, wrt: str, order: int, z: Any, bi: Any | None
 ) -> list[Any]:
     """x_t and its derivatives in ``wrt`` up to ``order`` for one heavy-ball mode.
+
+    Unforced modes whose companion roots are proven apart (relative separation above
+    :func:`_separation_floor_log2`) take the closed form of :func:`_closed_form` (one or two
+    scalar powers); forced modes, t < 2 and modes at or near a double root take the jet
+    power of the module docstring.
 
     Parameters
     ----------
@@ -74,8 +187,21 @@ def mode_derivatives(
     ---------
     Ball arithmetic at the caller's working precision: every entry contains the exact value
     for every (mu, eta, beta, z, bi) in the input balls. Radii grow with the cancellation in
-    M^t (at most ~(log2 t)^2 / 2 bits at a double root); the caller raises precision.
+    M^t (at most ~(log2 t)^2 / 2 bits at a double root for the jet power, and no more than
+    that plus 16 bits for the closed form, by the choice of its threshold); the caller raises
+    precision.
     """
+    if bi is None:
+        closed = _closed_form(mu, eta, beta, t, wrt, order, z)
+        if closed is not None:
+            return closed
+    return _jet_power(mu, eta, beta, t, wrt, order, z, bi)
+
+
+def _jet_power(
+    mu: Any, eta: Any, beta: Any, t: int, wrt: str, order: int, z: Any, bi: Any | None
+) -> list[Any]:
+    """:func:`mode_derivatives` by the jet power of the module docstring (every case)."""
     from flint import arb, arb_mat
 
     a = 1 + beta - eta * mu
@@ -138,21 +264,22 @@ def power_sums_bound(n: int, m: int, rho: Any, mnorm: Any, beta: Any, sep: Any |
     return best.abs_upper()
 
 
-def _ball_constants(lam: Any, eta: Any, beta: Any) -> tuple[Any, Any, Any | None]:
-    """(rho, ||M||_F, sep) bounds valid for every eigenvalue in the ball ``lam``.
+def _group_constants(amax: Any, beta: Any, sep2: Any | None) -> tuple[Any, Any, Any | None]:
+    """(rho, ||M||_F, sep) bounds valid for every companion of a group of modes with
+    |a| <= ``amax`` and, when ``sep2`` is given, discriminant |a^2 - 4 beta| >= ``sep2``.
 
     rho: the spectral radius is sqrt(beta) for complex roots and (|a| + sqrt(a^2 - 4 beta))/2
-    for real ones, increasing in |a| and in the discriminant, so their upper bounds give an
-    upper bound. sep = sqrt(|a^2 - 4 beta|) when the discriminant's ball excludes 0.
+    for real ones; max((|a| + sqrt(max(a^2 - 4 beta, 0)))/2, sqrt(beta)) equals it in both
+    cases and is nondecreasing in |a|, as is ||M||_F = sqrt(a^2 + beta^2 + 1), so their values
+    at ``amax`` bound the group. sep = sqrt(sep2) <= |r_1 - r_2| = sqrt(|a^2 - 4 beta|).
     """
     from flint import arb
 
-    a = 1 + beta - eta * lam
-    disc = a * a - 4 * beta
+    disc = amax * amax - 4 * beta
     root = disc.upper().max(arb(0)).sqrt()
-    rho = ((a.abs_upper() + root) / 2).max(beta.sqrt()).abs_upper()
-    mnorm = (a.abs_upper() ** 2 + beta**2 + 1).sqrt().abs_upper()
-    sep = None if disc.contains(0) else disc.abs_lower().sqrt()
+    rho = ((amax + root) / 2).max(beta.sqrt()).abs_upper()
+    mnorm = (amax**2 + beta**2 + 1).sqrt().abs_upper()
+    sep = None if sep2 is None else sep2.sqrt().abs_lower()
     return rho, mnorm, sep
 
 
@@ -182,21 +309,18 @@ def _response_bounds(
 
 
 def _group_bounds(
-    balls: list[Any], eta: Any, beta: Any, t: int, wrt: str, forced: bool
+    amax: Any, lmax: Any, sep2: Any | None, eta: Any, beta: Any, t: int, wrt: str, forced: bool
 ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-    """Worst-case G0, G1 over ``balls`` for the homogeneous response (start (1, 1)) and the
-    forced response r = eta sum_{k<t} e_1^T M^k e_1 (all zero when not ``forced``)."""
+    """Worst-case G0, G1 over a group of eigenvalue balls with |a| <= ``amax``,
+    |lambda| <= ``lmax`` and discriminant |a^2 - 4 beta| >= ``sep2`` (``None``: unknown), for
+    the homogeneous response (start (1, 1)) and the forced response
+    r = eta sum_{k<t} e_1^T M^k e_1 (all zero when not ``forced``)."""
     from flint import arb
 
-    consts = [_ball_constants(lam, eta, beta) for lam in balls]
-    rho = max((c[0] for c in consts), key=lambda x: x.mid())
-    mnorm = max((c[1] for c in consts), key=lambda x: x.mid())
-    seps = [c[2] for c in consts if c[2] is not None]
-    sep = None if len(seps) < len(consts) else min(seps, key=lambda x: x.mid())
+    rho, mnorm, sep = _group_constants(amax, beta, sep2)
     d_lam = abs(eta).abs_upper()
     if wrt == "eta":
-        d_th = max((abs(lam).abs_upper() for lam in balls), key=lambda x: x.mid())
-        d_mix = arb(1)
+        d_th, d_mix = lmax, arb(1)
     else:
         d_th, d_mix = arb(2).sqrt().abs_upper(), arb(0)
     sqrt2 = arb(2).sqrt()
@@ -217,6 +341,11 @@ def _group_bounds(
             f0[j] = d_lam * x0[j] + extra0
             f1[j] = d_lam * x1[j] + extra1
     return h0, h1, f0, f1
+
+
+def _larger(x: Any, y: Any) -> Any:
+    """The larger of two exact ``arb`` values."""
+    return y if y > x else x
 
 
 def perturbation_radii(
@@ -245,7 +374,7 @@ def perturbation_radii(
       mu_j both lie in B_k and |G_ij| <= sup_{B_k} |g'| (mean value theorem); else
       |lambda_i - mu_j| > delta - r and |G_ij| <= 2 max_k sup_{B_k} |g| / (delta - r).
     * sup_{B_k} |g| and |g'| are bounded by :func:`_response_bounds` with constants valid on
-      the whole ball (:func:`_ball_constants`); delta ~ 1/(4 t eta) balances the two cases.
+      the whole ball (:func:`_group_constants`); delta ~ 1/(4 t eta) balances the two cases.
 
     Guarantee
     ---------
@@ -257,19 +386,31 @@ def perturbation_radii(
     h = max((abs(m).abs_upper() for m in eig.mu), key=lambda x: x.mid())
     delta = (1 / (4 * max(t, 1) * (eta + 1 / (h + 1)))).abs_upper().max(2 * r)
     width = arb(0, (delta + r).abs_upper())
-    balls = [m + width for m in eig.mu]
-    # modes whose discriminant can vanish on their ball are bounded apart (route A only), so
-    # that one near-double root does not spoil the separation bound of the others
-    separated = [_ball_constants(lam, eta, beta)[2] is not None for lam in balls]
-    near = [lam for lam, s in zip(balls, separated, strict=True) if not s]
-    far = [lam for lam, s in zip(balls, separated, strict=True) if s]
+    # one pass over the balls B_k: upper bounds of |a| and |lambda| and a lower bound of the
+    # discriminant's modulus, per group: the modes whose discriminant can vanish on their
+    # ball (bounded by route A only, so that one near-double root does not spoil the
+    # separation bound of the others) and the rest
+    groups: dict[bool, list[Any]] = {}
+    c, four_beta = 1 + beta, 4 * beta
+    for m in eig.mu:
+        lam = m + width
+        a = c - eta * lam
+        disc = a * a - four_beta
+        near = disc.contains(0)
+        sep2 = None if near else disc.abs_lower()
+        g = groups.get(near)
+        if g is None:
+            groups[near] = [a.abs_upper(), lam.abs_upper(), sep2]
+            continue
+        g[0] = _larger(g[0], a.abs_upper())
+        g[1] = _larger(g[1], lam.abs_upper())
+        if sep2 is not None and sep2 < g[2]:
+            g[2] = sep2
     hom = [arb(0)] * 3
     frc = [arb(0)] * 3
     gap = (delta - r).abs_lower()
-    for group in (near, far):
-        if not group:
-            continue
-        h0, h1, f0, f1 = _group_bounds(group, eta, beta, t, wrt, b_norm is not None)
+    for amax, lmax, sep2 in groups.values():
+        h0, h1, f0, f1 = _group_bounds(amax, lmax, sep2, eta, beta, t, wrt, b_norm is not None)
         for j in range(3):
             hom[j] = hom[j].max(h1[j]).max(2 * h0[j] / gap)
             frc[j] = frc[j].max(f1[j]).max(2 * f0[j] / gap)
@@ -280,4 +421,3 @@ def perturbation_radii(
             total += frc[j] * b_norm
         out.append((r * total).abs_upper())  # kappa eps max|G|
     return out
-

@@ -43,7 +43,7 @@ __all__ = [
 
 #: Version of the report's layout and content; bump it whenever data.json, the pages or the
 #: meaning of a column changes (a test fails when reports/default is older).
-REPORT_FORMAT_VERSION = 3
+REPORT_FORMAT_VERSION = 4
 
 #: Sections in computation order: name -> title.
 SECTIONS: dict[str, str] = {
@@ -52,6 +52,8 @@ SECTIONS: dict[str, str] = {
     "paper": "Paper figures reproduced",
     "theorems": "Theorem table",
     "clients": "Meta-learning libraries: flush-to-zero and NaN masking",
+    "momentum": "Heavy-ball momentum outcome maps",
+    "adam": "Adam outcome maps",
 }
 DEFAULT_BACKENDS: tuple[str, ...] = tuple(BACKEND_CHOICES)
 MODES = ("quick", "default", "full")
@@ -70,6 +72,11 @@ CERTIFIED_PRECISION: dict[str, str] = {
     "float32; masking: eta*(t) enclosure of relative width <= 1e-9 "
     "(verify.audits.masking), "
     "reference run on certified meta-gradients rounded to float64",
+    "momentum": "heavy-ball F' per cell: enclosure of relative radius <= 2^-80 (beta and eta "
+    "exact), rounded once to each dtype; rho(eta, beta) and the rho-growth prediction are "
+    "float64 models",
+    "adam": "Adam F' per cell: enclosure of relative radius <= 2^-80 (forward mode in Arb, "
+    "settings exact), rounded once to each dtype, or a certified NotDifferentiableError",
 }
 _PACKAGES = (
     "l2l-verify",
@@ -219,7 +226,7 @@ def _compute(
     timing: dict[str, Any] = {}
     for name in SECTIONS:
         extra: dict[str, Any] = {}
-        if name == "backprop":
+        if name in ("backprop", "momentum", "adam"):
             extra = {"backends": list(options["backends"]), "dtypes": list(options["dtypes"])}
         params = sections.section_params(name, mode, seed=seed, d=d, **extra)
         if name == "theorems":

@@ -33,6 +33,7 @@ __all__ = [
     "LS_BOOTSTRAP",
     "LS_CONFIDENCE",
     "LS_T",
+    "OPTIMIZER_DTYPES",
     "OUTCOME_CLASSES",
     "PLAIN_BACKENDS",
     "RANGE_FAILURE_CLASSES",
@@ -42,6 +43,7 @@ __all__ = [
     "Progress",
     "eta_fractions",
     "log10_abs",
+    "optimizer_backends",
     "section_params",
 ]
 
@@ -191,6 +193,93 @@ _CLIENTS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: The dtypes of the heavy-ball and Adam maps (those of the run's selection that are in here):
+#: float32, the libraries' default, and float64.
+OPTIMIZER_DTYPES: tuple[str, ...] = ("float32", "float64")
+
+#: Which of the selected backends the heavy-ball and Adam maps run, per mode: ``"reference"``
+#: (numpy, both modes), ``"torch"`` (also PyTorch, the framework) or ``"all"`` (also the
+#: meta-learning libraries); and the dtypes the frameworks and libraries run in (numpy runs
+#: every dtype of the maps). Sized for cost on 2 cores: the libraries step in Python per inner
+#: step and optax compiles once per horizon and dtype, so in the default mode they run in
+#: float32 (their default dtype) and the meta-learning libraries only on the
+#: zero-second-moment map, whose grid is small; ``--full`` runs all of them everywhere.
+_OPTIMIZER_SCOPE: dict[str, dict[str, Any]] = {
+    "quick": {"maps": "reference", "zero": "reference", "library_dtypes": ("float32",)},
+    "default": {"maps": "torch", "zero": "all", "library_dtypes": ("float32",)},
+    "full": {"maps": "all", "zero": "all", "library_dtypes": OPTIMIZER_DTYPES},
+}
+# Heavy ball: eta in multiples of 2/L up to 2 (the explosion boundary rho = 1 of the top mode
+# is eta = (1 + beta) 2/L); beta on multiples of 1/16 (exact in every dtype, so backends and
+# truth see the same momentum); the (eta, beta) map at horizon ``beta_t``, the (eta, t) map
+# at momentum ``t_beta``.
+_MOMENTUM: dict[str, dict[str, Any]] = {
+    "quick": {
+        "eta_step": 0.2,
+        "eta_max": 2.0,
+        "betas": (0.0, 0.25, 0.5, 0.75),
+        "beta_t": 100,
+        "t_beta": 0.5,
+        "horizons": (1, 10, 100),
+    },
+    "default": {
+        "eta_step": 0.1,
+        "eta_max": 2.0,
+        "betas": tuple(k / 8 for k in range(8)),
+        "beta_t": 100,
+        "t_beta": 0.5,
+        "horizons": (1, 2, 5, 10, 20, 50, 100, 200, 500),
+    },
+    "full": {
+        "eta_step": 0.05,
+        "eta_max": 2.0,
+        "betas": tuple(k / 16 for k in range(16)),
+        "beta_t": 100,
+        "t_beta": 0.5,
+        "horizons": (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+    },
+}
+# Adam (torch's defaults beta1 = 0.9, beta2 = 0.999, eps = 1e-8): learning rates 2^-k (exact
+# in every dtype); the zero-second-moment map runs the report's problem with one more
+# coordinate that no gradient ever reaches (w0 = 0 there, H block diagonal), on its own
+# horizons. The certified Adam truth costs O(t d^2) per point (forward mode in Arb), hence
+# the short horizons.
+_ADAM: dict[str, dict[str, Any]] = {
+    "quick": {
+        "lr_exponents": (0, 2, 4, 6, 8, 10),
+        "horizons": (1, 10, 50),
+        "zero_horizons": (1, 5),
+    },
+    "default": {
+        "lr_exponents": tuple(range(11)),
+        "horizons": (1, 2, 5, 10, 20, 50, 100),
+        "zero_horizons": (1, 2, 5, 10, 20),
+    },
+    "full": {
+        "lr_exponents": tuple(range(15)),
+        "horizons": (1, 2, 5, 10, 20, 50, 100, 200, 300),
+        "zero_horizons": (1, 2, 5, 10, 20, 50),
+    },
+}
+
+
+def optimizer_backends(mode: str, backends: list[str], optimizer: str, scope: str) -> list[str]:
+    """The backend choices a heavy-ball or Adam map runs: the selected ones (in display order)
+    whose registry entry unrolls ``optimizer``, limited by the mode's scope (``scope`` is
+    ``"maps"`` or ``"zero"``, see :data:`_OPTIMIZER_SCOPE`)."""
+    reach = _OPTIMIZER_SCOPE[mode][scope]
+    out = []
+    for choice in backends:
+        info = backend_info(BACKEND_CHOICES[choice][0])
+        if optimizer not in info.optimizers:
+            continue
+        if reach == "reference" and info.framework != "numpy":
+            continue
+        if reach == "torch" and info.client:
+            continue
+        out.append(choice)
+    return out
+
 
 def eta_fractions(step: float, stop: float) -> list[float]:
     """The step sizes ``step, 2 step, ..., stop`` in multiples of 2/L (6 decimals)."""
@@ -218,6 +307,22 @@ def section_params(name: str, mode: str, *, seed: int, d: int, **extra: Any) -> 
         return {**base, "horizons": _REGIME[mode]["horizons"], **extra}
     if name == "clients":
         return {**base, **_CLIENTS[mode]}
+    if name in ("momentum", "adam"):
+        opt = "heavy_ball" if name == "momentum" else "adam"
+        selected = list(extra.get("backends", BACKEND_CHOICES))
+        dtypes = [dt for dt in extra.get("dtypes", DTYPE_CHOICES) if dt in OPTIMIZER_DTYPES]
+        params = {
+            **base,
+            **(_MOMENTUM if name == "momentum" else _ADAM)[mode],
+            "backends": optimizer_backends(mode, selected, opt, "maps"),
+            "dtypes": dtypes,
+            "library_dtypes": [
+                dt for dt in dtypes if dt in _OPTIMIZER_SCOPE[mode]["library_dtypes"]
+            ],
+        }
+        if name == "adam":
+            params["zero_backends"] = optimizer_backends(mode, selected, opt, "zero")
+        return params
     raise UnknownOptionError("name", name, "unknown report section")
 
 

@@ -17,10 +17,15 @@ reused when an interrupted run resumes. The figures of a section are drawn from 
 3. :mod:`~verify.report.sections.paper` -- the paper's Figures 1-4 reproduced, each with a
    computed verdict;
 4. :mod:`~verify.report.sections.theorems` -- each theorem / claim checked on certified numbers
-   (it also reads the results of sections 2 and 3).
+   (it also reads the results of sections 2 and 3);
+5. :mod:`~verify.report.sections.optimizers` -- heavy-ball momentum (outcome maps over
+   (eta, beta) and (eta, t) with rho(eta, beta) = 1) and Adam (outcome maps over (eta, t),
+   the zero-second-moment NaN and the kink where no meta-gradient exists).
 
 Certified values come from :mod:`verify.truth` (proven enclosures); float results are the
-systems under test, judged by :mod:`verify.judge`.
+systems under test, judged by :mod:`verify.judge` (GD) or classified by the same outcome
+rules without GD's error model (heavy ball, Adam:
+:func:`~verify.report.sections.optimizers.classify_cell`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from ..settings import (
 )
 from .backprop import backprop_section, predicted_boundary
 from .clients import clients_section
+from .optimizers import adam_section, momentum_section
 from .paper import figure1, figure2, ls_config, paper_section
 from .regime import regime_section
 from .theorems import theorem_section
@@ -48,12 +54,14 @@ __all__ = [
     "OUTCOME_CLASSES",
     "RANGE_FAILURE_CLASSES",
     "Progress",
+    "adam_section",
     "backprop_section",
     "clients_section",
     "figure1",
     "figure2",
     "json_float",
     "ls_config",
+    "momentum_section",
     "paper_section",
     "predicted_boundary",
     "regime_section",

@@ -22,7 +22,10 @@ templates of :mod:`verify.report.pages`; the build driver is :mod:`verify.report
    predicted failure boundary, bits of error and a summary table;
 3. the paper's Figures 1-4 reproduced, each with a computed verdict;
 4. the theorem table, each claim checked on certified numbers;
-5. provenance.
+5. heavy-ball momentum outcome maps over (eta, beta) and (eta, t) with rho(eta, beta) = 1;
+6. Adam outcome maps over (eta, t), the zero-second-moment NaN and the kink where no
+   meta-gradient exists;
+7. provenance.
 
 Each finished section is cached in ``DIR/_cache/<section>-<key>.json`` (written atomically; the
 key hashes the section's parameters and :data:`REPORT_FORMAT_VERSION`), so a run that is

@@ -3,8 +3,9 @@
 
 :func:`content` assembles the page: title and answers, 1. the regime map, 2. the backprop
 outcome maps (with the meta-learning libraries' close-ups), 3.-4. the paper's figures and
-theorem table (:mod:`verify.report.paper`), the embedded learned-optimizer summary, and
-5. provenance. Outcome classes, colours and meanings come from :mod:`verify.outcomes`.
+theorem table (:mod:`verify.report.paper`), 5.-6. the heavy-ball and Adam outcome maps
+(:mod:`verify.report.optimizer_blocks`), the embedded learned-optimizer summary, and
+7. provenance. Outcome classes, colours and meanings come from :mod:`verify.outcomes`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..outcomes import OUTCOMES
 from .answers import nearest_boundary
 from .doc import Doc
 from .doc import fmt as _f
+from .optimizer_blocks import adam_block, momentum_block
 from .paper import paper_block, theorem_block
 from .settings import FAILURE_CLASSES, OUTCOME_CLASSES, PLAIN_BACKENDS
 
@@ -29,7 +31,16 @@ STATUS_MEANINGS = {
     "unsupported": "the backend refuses this dtype (typed UnsupportedOptionError)",
     "unavailable": "the backend's framework is not installed here",
 }
-_SECTION_ORDER = ("regime", "backprop", "paper", "theorems", "clients", "render")
+_SECTION_ORDER = (
+    "regime",
+    "backprop",
+    "paper",
+    "theorems",
+    "clients",
+    "momentum",
+    "adam",
+    "render",
+)
 
 
 def content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], out: Path) -> Doc:
@@ -43,6 +54,10 @@ def content(data: dict[str, Any], prov: dict[str, Any], figs: dict[str, str], ou
         _clients_block(doc, sec["clients"], figs)
     paper_block(doc, sec["paper"], figs)
     theorem_block(doc, sec["theorems"])
+    if "momentum" in sec:
+        momentum_block(doc, sec["momentum"], figs)
+    if "adam" in sec:
+        adam_block(doc, sec["adam"], figs)
     _learned_block(doc, out)
     _provenance_block(doc, prov)
     return doc
@@ -246,8 +261,8 @@ def _learned_block(doc: Doc, out: Path) -> None:
 
 
 def _provenance_block(doc: Doc, prov: dict[str, Any]) -> None:
-    """Section 5: command, seeds, versions, machine, wall time and precision per section."""
-    doc.h(2, "5. Provenance", "provenance")
+    """Section 7: command, seeds, versions, machine, wall time and precision per section."""
+    doc.h(2, "7. Provenance", "provenance")
     v = prov["versions"]
     m = prov["machine"]
     doc.table(

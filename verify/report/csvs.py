@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .optimizer_blocks import optimizer_csvs
 from .paper import paper_csvs
 from .settings import OUTCOME_CLASSES
 
@@ -180,6 +181,8 @@ def write_csvs(data: dict[str, Any], out: Path) -> list[str]:
     if "clients" in sec:
         files.update(_client_csvs(sec["clients"]))
     files.update(_paper_csvs(sec["paper"], sec["theorems"]))
+    for fname, (header, rows) in optimizer_csvs(sec).items():
+        files[fname] = _csv(rows, header)
     (out / "csv").mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (out / "csv" / name).write_text(text)

@@ -9,7 +9,11 @@ CSV files beside it.
   eta*(t);
 * ``outcome_<backend>.png`` / ``bits_<backend>.png`` -- outcome classes and bits of error of one
   backend, one panel per dtype, with Corollary 1's predicted failure boundary;
-* ``fig1_meta_gd.png`` ... ``fig4_sample_size.png`` -- the paper's Figures 1-4 reproduced.
+* ``fig1_meta_gd.png`` ... ``fig4_sample_size.png`` -- the paper's Figures 1-4 reproduced;
+* ``momentum_beta_{naive,log}.png`` / ``momentum_t_{naive,log}.png`` -- heavy-ball outcome maps
+  over (eta, beta) and (eta, t) with rho(eta, beta) = 1 and the rho-growth prediction;
+* ``adam_t_{naive,log}.png`` / ``adam_zero_log.png`` -- Adam outcome maps over (eta, t), on
+  the report's problem and with a coordinate whose second moment stays 0.
 """
 
 from __future__ import annotations
@@ -26,8 +30,12 @@ from ..outcomes import CLASS_COLORS, OUTCOME_NAMES
 __all__ = [
     "COLOR_CLIP",
     "NONFINITE_COLOR",
+    "STATUS_COLORS",
+    "ZERO_MOMENT_COLOR",
+    "plot_adam",
     "plot_backprop",
     "plot_clients",
+    "plot_momentum",
     "plot_paper",
     "plot_regime",
 ]
@@ -400,4 +408,199 @@ def plot_clients(clients: dict[str, Any], out: Path) -> dict[str, str]:
     fig.suptitle("Meta-GD on masked float meta-gradients", fontsize=12)
     fig.tight_layout()
     written["masking"] = _save(fig, out, "masking.png")
+    return written
+
+
+# ------------------------------------------------------------------------------ optimizers
+#: Colours of the cells that carry no outcome class (heavy-ball and Adam maps).
+STATUS_COLORS: dict[str, str] = {"no_derivative": "#bdbdbd", "no_truth": "#e0e0e0"}
+#: Ring marking a cell whose float run had a zero entry of Adam's vhat (visible on every class).
+ZERO_MOMENT_COLOR = "#00c8ff"
+
+
+def _class_index() -> tuple[Any, Any, dict[str, int]]:
+    """Colour map, norm and index of the outcome classes followed by the cell statuses."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    names = [*OUTCOME_NAMES, *STATUS_COLORS]
+    colours = [CLASS_COLORS[c] for c in OUTCOME_NAMES] + list(STATUS_COLORS.values())
+    cmap = ListedColormap(colours)
+    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, len(names))
+    return cmap, norm, {c: i for i, c in enumerate(names)}
+
+
+def _class_legend(fig: Any, extra: list[Any]) -> None:
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=CLASS_COLORS[c], label=c.replace("_", " ")) for c in OUTCOME_NAMES]
+    handles += [Patch(color=v, label=k.replace("_", " ")) for k, v in STATUS_COLORS.items()]
+    fig.legend(handles=handles + extra, loc="center right", fontsize=9, frameon=False)
+
+
+def _class_grid(
+    maps: dict[str, Any],
+    backends: list[str],
+    dtypes: list[str],
+    obj: str,
+    draw: Any,
+    title: str,
+) -> tuple[Any, Any]:
+    """A figure of outcome-class panels: a row per backend, a column per dtype; ``draw(ax,
+    name, dt, entry)`` draws one panel's mesh and overlays."""
+    plt = _plt()
+    rows = [n for n in backends if any(e[obj]["status"] != "unavailable" for e in maps[n].values())]
+    fig, axes = plt.subplots(
+        len(rows),
+        len(dtypes),
+        figsize=(3.6 * len(dtypes) + 2.0, 2.9 * len(rows) + 0.9),
+        squeeze=False,
+    )
+    for i, name in enumerate(rows):
+        for j, dt in enumerate(dtypes):
+            ax = axes[i][j]
+            entry = maps[name][dt][obj]
+            ax.set_title(f"{name} / {dt}", fontsize=10)
+            if entry["status"] != "ok":
+                _empty_panel(ax, entry)
+                continue
+            draw(ax, name, dt, entry)
+    fig.suptitle(title, fontsize=11)
+    return fig, axes
+
+
+def _mesh(ax: Any, x: Any, classes: list[list[str]]) -> None:
+    cmap, norm, index = _class_index()
+    z = np.array([[index[c] for c in row] for row in classes], dtype=float)
+    ax.pcolormesh(x, np.arange(len(classes)), z, shading="nearest", cmap=cmap, norm=norm)
+
+
+def _draw_beta(
+    ax: Any, name: str, dt: str, entry: dict[str, Any], *, mo: dict[str, Any], obj: str
+) -> None:
+    """One (eta, beta) panel: classes, rho = 1 and (log objective) the model's failure line."""
+    x = np.array(mo["eta_times_L_over_2"])
+    betas = np.array(mo["beta_map"]["beta"])
+    bnd = mo["boundary"]
+    beta_y = np.interp(np.array(bnd["beta"]), betas, np.arange(len(betas)), right=np.nan)
+    _mesh(ax, x, entry["classes"])
+    rho_x = np.array([_num(v) for v in bnd["rho_1"]])
+    ax.plot(rho_x, beta_y, color="white", lw=3.2)
+    ax.plot(rho_x, beta_y, color="black", lw=1.6)
+    if obj == "log":
+        fx = np.array([_num(v) for v in bnd["fails"][dt]])
+        ax.plot(fx, beta_y, color="white", lw=3.0, ls=(0, (3, 2)))
+        ax.plot(fx, beta_y, color="#333333", lw=1.2, ls=(0, (3, 2)))
+    ax.set_yticks(np.arange(len(betas)), [f"{b:g}" for b in betas], fontsize=8)
+    ax.set_xlim(0, x.max() + x[0] / 2)
+    ax.set_xlabel("eta / (2/L)", fontsize=9)
+    ax.set_ylabel("beta", fontsize=9)
+
+
+def _draw_t(
+    ax: Any, name: str, dt: str, entry: dict[str, Any], *, mo: dict[str, Any], obj: str
+) -> None:
+    """One (eta, t) panel: classes, rho = 1 and (log objective) the model's first failing t."""
+    x = np.array(mo["eta_times_L_over_2"])
+    horizons = mo["t_map"]["t"]
+    tb = mo["t_boundary"]
+    _mesh(ax, x, entry["classes"])
+    if tb["rho_1"] is not None:
+        ax.axvline(tb["rho_1"], color="black", lw=1.6)
+    if obj == "log":
+        ys = [_t_to_y(t, horizons) for t in tb[dt]]
+        ax.plot(tb["eta_times_L_over_2"], ys, color="white", lw=3.0, ls=(0, (3, 2)))
+        ax.plot(tb["eta_times_L_over_2"], ys, color="#333333", lw=1.2, ls=(0, (3, 2)))
+    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=8)
+    ax.set_ylim(-0.5, len(horizons) - 0.5)
+    ax.set_xlim(0, x.max() + x[0] / 2)
+    ax.set_xlabel("eta / (2/L)", fontsize=9)
+    ax.set_ylabel("t", fontsize=9)
+
+
+def plot_momentum(mo: dict[str, Any], out: Path) -> dict[str, str]:
+    """Heavy-ball outcome maps: ``momentum_beta_<objective>.png`` over (eta, beta) and
+    ``momentum_t_<objective>.png`` over (eta, t), a panel per backend and dtype, with the
+    boundary rho(eta, beta) = 1 and the rho-growth model's predicted failure."""
+    from functools import partial
+
+    from matplotlib.lines import Line2D
+
+    written: dict[str, str] = {}
+    for obj in mo["objectives"]:
+        for key, stem, draw, where, side in (
+            ("beta_map", "momentum_beta", _draw_beta, f"t = {mo['beta_map']['t'][0]}", "right"),
+            ("t_map", "momentum_t", _draw_t, f"beta = {mo['t_map']['beta'][0]:g}", "above"),
+        ):
+            fig, _ = _class_grid(
+                mo[key]["maps"],
+                mo["backends"],
+                mo["dtypes"],
+                obj,
+                partial(draw, mo=mo, obj=obj),
+                f"heavy ball, {obj} objective, {where}: outcome against certified truth",
+            )
+            extra = [Line2D([], [], color="black", lw=1.6, label="rho(eta, beta) = 1")]
+            if obj == "log":
+                extra.append(
+                    Line2D(
+                        [],
+                        [],
+                        color="#333333",
+                        lw=1.2,
+                        ls=(0, (3, 2)),
+                        label=f"model: fails {side}",
+                    )
+                )
+            _class_legend(fig, extra)
+            fig.tight_layout(rect=(0, 0, 0.82, 0.95))
+            written[f"{stem}_{obj}"] = _save(fig, out, f"{stem}_{obj}.png")
+    return written
+
+
+def _draw_adam(
+    ax: Any, name: str, dt: str, entry: dict[str, Any], *, x: Any, horizons: list[int]
+) -> None:
+    """One Adam panel: classes over (log2 eta, t), a ring where the float run had vhat = 0."""
+    _mesh(ax, x, entry["classes"])
+    zy, zx = [], []
+    for i, row in enumerate(entry["sqrt_at_zero"]):
+        for j, z in enumerate(row):
+            if z is not None:
+                zy.append(i)
+                zx.append(x[j])
+    ax.plot(zx, zy, "o", mfc="none", mec=ZERO_MOMENT_COLOR, ms=5, mew=1.5)
+    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=8)
+    ax.set_xlabel("log2 eta", fontsize=9)
+    ax.set_ylabel("t", fontsize=9)
+
+
+def plot_adam(ad: dict[str, Any], out: Path) -> dict[str, str]:
+    """Adam outcome maps over (log2 eta, t): ``adam_t_<objective>.png`` on the report's
+    problem and ``adam_zero_log.png`` on the zero-second-moment problem; a ring marks a cell
+    where the float run had a zero entry of vhat (sqrt at 0)."""
+    from functools import partial
+
+    from matplotlib.lines import Line2D
+
+    written: dict[str, str] = {}
+    x = -np.array(ad["lr_exponents"], dtype=float)
+    ring = Line2D(
+        [], [], marker="o", mfc="none", mec=ZERO_MOMENT_COLOR, mew=1.5, ls="", label="vhat = 0"
+    )
+    for key, backends, objs, stem, where in (
+        ("t_map", ad["backends"], ("naive", "log"), "adam_t", "the report's problem"),
+        ("zero_map", ad["zero_backends"], ("log",), "adam_zero", "a coordinate with no gradient"),
+    ):
+        for obj in objs:
+            fig, _ = _class_grid(
+                ad[key]["maps"],
+                list(backends),
+                ad["dtypes"],
+                obj,
+                partial(_draw_adam, x=x, horizons=ad[key]["t"]),
+                f"Adam (torch defaults), {obj} objective, {where}: outcome against certified truth",
+            )
+            _class_legend(fig, [ring])
+            fig.tight_layout(rect=(0, 0, 0.82, 0.95))
+            written[f"{stem}_{obj}"] = _save(fig, out, f"{stem}_{obj}.png")
     return written

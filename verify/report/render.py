@@ -14,7 +14,7 @@ from typing import Any
 
 from .content import content
 from .csvs import write_csvs
-from .figures import plot_backprop, plot_clients, plot_paper, plot_regime
+from .figures import plot_adam, plot_backprop, plot_clients, plot_momentum, plot_paper, plot_regime
 from .pages import to_html, to_markdown
 
 __all__ = ["TITLE", "render"]
@@ -40,6 +40,10 @@ def render(
             **plot_paper(sec["paper"], out),
             **plot_clients(sec["clients"], out),
         }
+        if "momentum" in sec:
+            figures.update(plot_momentum(sec["momentum"], out))
+        if "adam" in sec:
+            figures.update(plot_adam(sec["adam"], out))
         write_csvs(data, out)
     doc = content(data, prov, figures, out)
     (out / "report.md").write_text(to_markdown(doc))

@@ -98,8 +98,8 @@ def rho(lams: Sequence[float], eta: float, beta: float) -> float:
 
     Examples
     --------
-    >>> rho([1.0], 4.0, 1.0 / 4)  # a = -2.75: the root -2.5 (and -0.1)
-    2.5
+    >>> rho([1.0], 3.375, 1.0 / 4)  # a = -2.125: the roots -2 and -1/8
+    2.0
     >>> rho([1.0], 1.0, 1.0 / 4)  # a = 0.25 < 2 sqrt(beta): complex pair of modulus 1/2
     0.5
     """

@@ -308,3 +308,27 @@ def test_section_params_select_backends_that_unroll_the_optimizer() -> None:
     q = sections.section_params("adam", "quick", seed=0, d=20, backends=["torch", "stable"])
     assert q["backends"] == [] and q["zero_backends"] == []
     assert REPORT_FORMAT_VERSION >= 4  # data.json gained the two sections
+
+
+def test_pages_and_csv_carry_the_counts(momentum: dict[str, Any], adam: dict[str, Any]) -> None:
+    """Section 5-6 text states the counts of the data; the CSV has a row per cell."""
+    from verify.report.doc import Doc
+    from verify.report.optimizer_blocks import adam_block, momentum_block, optimizer_csvs
+
+    figs = {"momentum_beta_log": "figures/momentum_beta_log.png"}
+    doc = Doc()
+    momentum_block(doc, momentum, figs)
+    adam_block(doc, adam, {})
+    text = "\n".join(str(v) for _, v in doc.blocks)
+    rows = momentum["beta_map"]["summary"]
+    failed = sum(r[c] for r in rows for c in sections.FAILURE_CLASSES)
+    below = sum(r["failed_rho_below_1"] for r in rows)
+    assert f"{sum(r['cells'] for r in rows)} cells over all maps" in text
+    assert f"; {failed} failed. Failures where rho < 1 (inside the stable region): {below};" in text
+    assert "figures/momentum_beta_log.png" in text and "no derivative: right" in text
+    files = optimizer_csvs({"momentum": momentum, "adam": adam})
+    header, body = files["momentum.csv"]
+    cells = sum(r["cells"] for k in ("beta_map", "t_map") for r in momentum[k]["summary"])
+    assert len(body) == cells and all(len(r) == len(header) for r in body)
+    classes = {r[header.index("class")] for r in body}
+    assert classes <= CLASSES and classes & set(sections.FAILURE_CLASSES)

@@ -215,8 +215,10 @@ def _perturbation_radii(eig: Any, eta: Any, t: int, order: int, w0n: Any, bn: An
     from flint import arb
 
     eps, kappa = eig.eps, eig.kappa
-    rho_t = max((abs(1 - eta * mu) for mu in eig.mu), key=lambda z: z.mid()).abs_upper()
-    h_t = max((abs(mu) for mu in eig.mu), key=lambda z: z.mid()).abs_upper()
+    # the largest *upper end* (exact numbers, so the comparisons are decided): the ball with
+    # the largest midpoint need not have it when eta is a ball and two of them overlap
+    rho_t = max((abs(1 - eta * mu).abs_upper() for mu in eig.mu), key=lambda z: z.mid())
+    h_t = max((abs(mu).abs_upper() for mu in eig.mu), key=lambda z: z.mid())
     rho = (rho_t + eta * kappa * eps).abs_upper()
     h = (h_t + kappa * eps).abs_upper()
 

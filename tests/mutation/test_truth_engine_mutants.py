@@ -1,0 +1,259 @@
+"""Behaviours of :mod:`verify.truth.engine` that mutation testing found unpinned (``mutmut run``
+with ``only_mutate = [..., "verify/truth/engine.py", ...]``; docs/mutation-survivors.md).
+
+The perturbation bounds (:func:`verify.truth.engine._perturbation_radii`) at the points where
+they are attained. tests/truth/test_fault_injection.py checks each bound against the actual
+||w^(j)_t(H) - w^(j)_t(H~)|| on a 3x3 problem, but there every bound holds with room to spare
+(its own non-vacuity check allows a factor 1e6), so a term could be dropped, or rho^ replaced
+by rho~, unnoticed. Here d = 1 makes the homogeneous bounds tight to first order:
+
+* H = (h), H~ = (mu) with mu = h (1 + delta) (the documented hook
+  :data:`verify.certified.eigen._DEGRADE`), Q = (q) with q^2 = 1 to the working precision:
+  kappa = 1 and eps = |h - mu| up to ~2^-290 relative;
+* w0 = 1, b = 0: w_t = a^t, w'_t = -t h a^(t-1), w''_t = t(t-1) h^2 a^(t-2) with
+  a = 1 - eta h (and a~ likewise). With eta h > 1 the two modes of error in w'_t and w''_t
+  (the eigenvalue moves; the power moves) add instead of cancelling, so
+  |w'_t(h) - w'_t(mu)| = t |Delta| |a|^(t-2) (|a| + (t-1) eta |mu|) + O(Delta^2), which is
+  hom1 = t (eps rho^^(t-1) + kappa h~ e_(t-1)) to first order, and likewise hom0 and hom2.
+
+The exact differences are computed in Fractions from h and the exact midpoint mu (closed
+forms above). :func:`_tight` is the largest ratio bound / actual the first-order argument
+allows: every factor rho^ / |a| or rho^ / |a~| is at most (1 + 2 eta |Delta| / (|a| - eta |Delta|)),
+so bound <= actual * that^(t-1) * (1 + 2^-60) (the 2^-60 covers eps, kappa and the rounding of
+the radii, all ~2^-290). A mutant that shrinks a term makes a bound smaller than the actual
+difference (caught by ``actual <= bound``); one that inflates a term beyond the second-order
+slack is caught by ``bound <= _tight * actual``.
+
+The affine bounds (w0 = 0, b = 1) are not tight by construction (S1 >= sum_k e_k bounds a sum
+of t terms by t times the largest, and S2's h-term is never needed in d = 1, where
+w'_t = t a^(t-1) b); they are checked for soundness and for the factor :func:`_affine_cap`.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from flint import arb, ctx, fmpq
+
+from verify.certified import eigen
+from verify.problems import Quadratic
+from verify.truth import engine
+
+#: Working precision of the decomposition and of the radii.
+PREC = 300
+#: Relative size of the injected eigenvalue error: large enough that the second-order terms
+#: (rho^ against rho~, |a| against |a~|) move the bounds by ~0.5 % per step at t <= 5, far
+#: above the 2^-60 allowance for eps, kappa and rounding.
+DELTA = 2.0**-8
+
+
+def _frac(x: Any) -> Fraction:
+    man, exp = x.mid().man_exp()
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+def _closed(h: Fraction, eta: Fraction, t: int, affine: bool) -> list[Fraction]:
+    """(w_t, w'_t, w''_t) of GD on f(w) = h w^2 / 2 - b w, d = 1, exactly: w0 = 1, b = 0, or
+    (affine) w0 = 0, b = 1."""
+    a = 1 - eta * h
+    p1 = a ** (t - 1) if t >= 1 else Fraction(0)
+    p2 = a ** (t - 2) if t >= 2 else Fraction(0)
+    if not affine:
+        return [a**t, -t * h * p1, t * (t - 1) * h * h * p2]
+    return [eta * sum((a**k for k in range(t)), Fraction(0)), t * p1, -t * (t - 1) * h * p2]
+
+
+def _radii_and_actual(
+    h: float, delta: float, eta: Fraction, t: int, affine: bool
+) -> tuple[list[Fraction], list[Fraction], Fraction]:
+    """(radii, actual differences, exact mu) for the 1x1 problem H = (h) degraded to mu."""
+
+    def degrade(Q: Any, mu: list[Any], prec: int) -> tuple[Any, list[Any]]:
+        return Q, [(m * (1 + arb(delta))).mid() for m in mu]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(eigen, "_DEGRADE", degrade)
+        eig = Quadratic([[h]], [1.0]).certified_eig(PREC)
+    mu = _frac(eig.mu[0])
+    exact = _closed(Fraction(h), eta, t, affine)
+    approx = _closed(mu, eta, t, affine)
+    actual = [abs(x - y) for x, y in zip(exact, approx, strict=True)]
+    with ctx.workprec(PREC):
+        e = arb(fmpq(eta.numerator, eta.denominator))
+        one = arb(1)
+        radii = engine._perturbation_radii(
+            eig, e, t, 2, arb(0) if affine else one, one if affine else None
+        )
+    return [_frac(r) for r in radii], actual, mu
+
+
+def _tight(h: Fraction, mu: Fraction, eta: Fraction, t: int) -> Fraction:
+    """Largest ratio bound / actual that the first-order argument (module doc) allows."""
+    a = min(abs(1 - eta * h), abs(1 - eta * mu))
+    step = eta * abs(h - mu)
+    return (1 + 2 * step / (a - step)) ** max(t - 1, 1) * (1 + Fraction(1, 2**60))
+
+
+HOMOGENEOUS = [
+    (1.5, d, Fraction(1), t)  # a = -1/2: the error terms add
+    for d in (DELTA, -DELTA)
+    for t in (1, 2, 3, 5)
+] + [(0.75, d, Fraction(2), t) for d in (DELTA, -DELTA) for t in (2, 4)]  # a = -1/2, h < 1
+
+
+@pytest.mark.parametrize(("h", "delta", "eta", "t"), HOMOGENEOUS)
+def test_homogeneous_perturbation_bounds_are_attained(
+    h: float, delta: float, eta: Fraction, t: int
+) -> None:
+    """Kills mutants of hom0, hom1, hom2 (and of e(k), rho, h, kappa inside them) that shrink
+    a term -- dropping ``kappa * h_t * e(t - 1)``, rho^ replaced by rho~, ``k - 1`` by ``k`` --
+    or inflate one beyond second order (module doc)."""
+    radii, actual, mu = _radii_and_actual(h, delta, eta, t, affine=False)
+    cap = _tight(Fraction(h), mu, eta, t)
+    for j in range(3):
+        if actual[j] == 0:  # t < j: nothing moves, and the bound is 0
+            assert radii[j] == 0, (j, radii[j])
+            continue
+        ratio = radii[j] / actual[j]
+        assert 1 <= ratio <= cap, (j, float(ratio), float(cap))
+
+
+AFFINE = [
+    (1.5, d, eta, t)
+    for d in (DELTA, -DELTA)
+    for eta, ts in ((Fraction(1, 64), (1, 2, 3, 10)), (Fraction(3, 2), (2, 5, 30)))
+    for t in ts
+]  # a = 1 - 3/128 (M = 1) and a = -5/4 (|a| > 1: M = rho^^t)
+
+
+@pytest.mark.parametrize(("h", "delta", "eta", "t"), AFFINE)
+def test_affine_perturbation_bounds_hold(h: float, delta: float, eta: Fraction, t: int) -> None:
+    """Soundness of aff0, aff1, aff2 where they are closest to attained (a near 1, M = 1), and
+    where GD diverges (|a| > 1): there M = max(1, rho^)^t is what bounds rho^^k (k < t), and
+    replacing it by 1 is caught."""
+    radii, actual, _ = _radii_and_actual(h, delta, eta, t, affine=True)
+    for j in range(3):
+        assert actual[j] <= radii[j], (j, float(actual[j]), float(radii[j]))
+
+
+# --------------------------------------------------------------------------- the formulas
+def _documented_radii(
+    eig: Any, eta: Fraction, t: int, w0n: Fraction, bn: Fraction | None
+) -> list[Fraction]:
+    """The bounds of :func:`engine._perturbation_radii`'s docstring, in exact arithmetic from
+    the decomposition's exact eps, kappa and mu (the code rounds each step upward)."""
+    eps, kappa = _frac(eig.eps), _frac(eig.kappa)
+    mus = [_frac(m) for m in eig.mu]
+    rho_t = max(abs(1 - eta * m) for m in mus)
+    h_t = max(abs(m) for m in mus)
+    rho, h = rho_t + eta * kappa * eps, h_t + kappa * eps
+
+    def e(k: int) -> Fraction:
+        return Fraction(0) if k <= 0 else k * eta * eps * kappa * rho ** (k - 1)
+
+    hom = [e(t), t * (eps * rho ** (t - 1) + kappa * h_t * e(t - 1))]
+    second = Fraction(0)
+    if t >= 2:
+        second = eps * (h + kappa * h_t) * rho ** (t - 2) + kappa * h_t**2 * e(t - 2)
+    hom.append(t * (t - 1) * second)
+    out = [x * w0n for x in hom]
+    if bn is None:
+        return out
+    M = max(rho, Fraction(1)) ** t
+    S1 = t * t * eta * eps * kappa * M
+    S2 = t * t * (eps + kappa * h_t * t * eta * eps * kappa) * M
+    S3 = t**3 * (eps * (h + kappa * h_t) + kappa * h_t**2 * t * eta * eps * kappa) * M
+    aff = [eta * S1, S1 + eta * S2, 2 * S2 + eta * S3]
+    return [x + a * bn for x, a in zip(out, aff, strict=True)]
+
+
+#: The radii are computed in Arb at PREC bits with every intermediate rounded up; 2^-200
+#: relative is far above that rounding (~t 2^-PREC) and far below any change of a term.
+FORMULA_REL = Fraction(1, 2**200)
+
+
+def _columns_and_eigenvalues(delta: float, scale: float) -> Any:
+    """mu -> mu (1 + delta) and Q's column j scaled by 1 + (j + 1) scale: eps > 0 and
+    kappa > 1 by a visible margin (kappa ~ 1 + 2 scale), so that every factor of the formulas
+    (eps, kappa, rho~, h~) moves the radii."""
+
+    def f(Q: Any, mu: list[Any], prec: int) -> tuple[Any, list[Any]]:
+        from flint import arb_mat
+
+        Q2 = arb_mat(Q.tolist())
+        for r in range(Q.nrows()):
+            for j in range(Q.ncols()):
+                Q2[r, j] = (Q[r, j] * (1 + arb(scale) * (j + 1))).mid()
+        return Q2, [(m * (1 + arb(delta))).mid() for m in mu]
+
+    return f
+
+
+FORMULA_PROBLEMS = {
+    "d1": [[1.5]],
+    "d2": [[2.0, 0.5], [0.5, 0.75]],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMULA_PROBLEMS))
+@pytest.mark.parametrize("eta", [Fraction(1, 64), Fraction(1), Fraction(3, 2)])
+@pytest.mark.parametrize("t", [1, 2, 5])
+@pytest.mark.parametrize("bn", [None, Fraction(4)])
+def test_perturbation_radii_follow_their_documented_formulas(
+    name: str, eta: Fraction, t: int, bn: Fraction | None
+) -> None:
+    """Kills every mutant that changes a factor of the radii (eps, kappa, rho^, h^, M, the
+    powers of t, the sums S1, S2, S3 and how they combine), including those that leave a
+    still-valid bound: the affine bounds are deliberately generous, so a mutant that shrinks
+    one term can stay sound (see test_affine_perturbation_bounds_hold for soundness).
+    eta = 3/2 makes rho^ > 1 (M = rho^^t), eta = 1/64 keeps it below 1 (M = 1)."""
+    H = FORMULA_PROBLEMS[name]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(eigen, "_DEGRADE", _columns_and_eigenvalues(2.0**-10, 2.0**-5))
+        eig = Quadratic(H, [1.0] * len(H)).certified_eig(PREC)
+    assert eig.eps > 0 and eig.kappa > 1 + arb(2) ** -4
+    w0n = Fraction(3, 4)
+    want = _documented_radii(eig, eta, t, w0n, bn)
+    with ctx.workprec(PREC):
+        e = arb(fmpq(eta.numerator, eta.denominator))
+        b = None if bn is None else arb(fmpq(bn.numerator, bn.denominator))
+        got = [_frac(r) for r in engine._perturbation_radii(eig, e, t, 2, arb(fmpq(3, 4)), b)]
+    for j in range(3):
+        assert want[j] <= got[j] <= want[j] * (1 + FORMULA_REL), (j, float(want[j]), float(got[j]))
+
+
+def test_perturbation_radii_at_an_exact_decomposition_are_zero() -> None:
+    """H = (2) is decomposed exactly (eps = 0) and eta = 1/2 annihilates its mode (rho^ = 0):
+    every radius is exactly 0 -- in particular e(k) for k <= 0 is 0 without evaluating
+    rho^^(k-1) = 0^-1 (kills the guards ``k <= 0`` -> ``k < 0`` / removed, and ``t < 2``
+    removed, which turn the radius into 0 * inf = NaN)."""
+    eig = Quadratic([[2.0]], [1.0]).certified_eig(PREC)
+    assert eig.eps == 0
+    with ctx.workprec(PREC):
+        e = arb(fmpq(1, 2))
+        for t in (1, 2, 3):
+            for bn in (None, arb(1)):
+                radii = engine._perturbation_radii(eig, e, t, 2, arb(1), bn)
+                assert all(r.is_zero() for r in radii), (t, bn, radii)
+
+
+def test_perturbation_radii_bound_every_eta_in_the_ball() -> None:
+    """A ball eta (the engine passes one for a non-dyadic step size) must give radii that
+    bound those of every point in it. Regression (found by mutation testing): rho~ and h~ were
+    the upper ends of the balls with the largest *midpoint*, which is not the largest upper
+    end when the balls overlap -- here |1 - eta 0.02| = [0.98 +- 0.002] has the larger
+    midpoint, |1 - eta 1.97| = [0.97 +- 0.197] the larger upper end, and at eta = 1.1 (inside
+    the ball) rho~ = 1.167 > 0.982. (In the engine the balls are ~2^-prec wide, so the
+    understatement was ~2^-prec relative; here it is exaggerated to be seen.)"""
+    from types import SimpleNamespace
+
+    eig = SimpleNamespace(eps=arb(2) ** -20, kappa=arb(1), mu=[arb(0.02).mid(), arb(1.97).mid()])
+    ball = arb(1, 0.1)
+    with ctx.workprec(PREC):
+        enclosing = engine._perturbation_radii(eig, ball, 5, 2, arb(1), arb(1))
+        for point in (arb(0.9), arb(1), arb(1.1)):
+            inner = engine._perturbation_radii(eig, point, 5, 2, arb(1), arb(1))
+            for j in range(3):
+                assert inner[j] <= enclosing[j], (point, j, inner[j], enclosing[j])

@@ -600,3 +600,72 @@ def test_perturbation_radii_bound_the_exact_difference(
             assert diff.upper() <= radii[j], (j, diff.str(5), radii[j].str(5))
             if sq.lower() > 0:  # some derivatives are exactly 0 at t <= 2
                 assert radii[j] <= LOOSENESS * sq.lower().sqrt(), (j, diff.str(5), radii[j])
+
+
+# --------------------------------------------------------------------------- forced modes
+def _exact_forced_mode(
+    mu: Fraction, eta: Fraction, beta: Fraction, z: Fraction, bi: Fraction, t: int, wrt: str
+) -> list[Fraction]:
+    """x_t, x_t', x_t'' of x_{k+1} = a x_k - beta x_{k-1} + eta b_i, x_{-1} = x_0 = z, by
+    forward mode in Fractions (along eta the forcing eta b_i has derivative b_i)."""
+    a = 1 + beta - eta * mu
+    da, db, dc = (-mu, Fraction(0), bi) if wrt == "eta" else (Fraction(1), Fraction(1), Fraction(0))
+    prev, cur = (z, Fraction(0), Fraction(0)), (z, Fraction(0), Fraction(0))
+    for _ in range(t):
+        nxt = (
+            a * cur[0] - beta * prev[0] + eta * bi,
+            da * cur[0] + a * cur[1] - db * prev[0] - beta * prev[1] + dc,
+            2 * da * cur[1] + a * cur[2] - 2 * db * prev[1] - beta * prev[2],
+        )
+        prev, cur = cur, nxt
+    return list(cur)
+
+
+@pytest.mark.parametrize("wrt", ["eta", "beta"])
+@pytest.mark.parametrize("t", [0, 1, 2, 5, 17])
+@pytest.mark.parametrize(
+    ("mu", "eta", "beta"),
+    [
+        (Fraction(0), Fraction(1, 4), Fraction(1, 2)),  # a null mode: the forcing accumulates
+        (Fraction(3, 2), Fraction(1, 4), Fraction(1, 8)),
+        (Fraction(1, 4), Fraction(1), Fraction(1, 4)),  # at the double root
+    ],
+)
+def test_forced_mode_contains_the_exact_recurrence(
+    mu: Fraction, eta: Fraction, beta: Fraction, t: int, wrt: str
+) -> None:
+    """Kills mutants of the forced jet matrix in ``_jet_power`` (eta b_i, its derivative
+    b_i along eta, the constant row): the engine reaches that path only for singular H, where
+    the forcing of a null mode is O(rounding), so no engine-level test weighs it. Here
+    b_i = -5/3 (a genuine ball) and z = 3/4, at every order."""
+    z, bi = Fraction(3, 4), Fraction(-5, 3)
+    exact = _exact_forced_mode(mu, eta, beta, z, bi, t, wrt)
+    with ctx.workprec(256):
+        for order in (0, 1, 2):
+            got = momentum.mode_derivatives(
+                _arb(mu), _arb(eta), _arb(beta), t, wrt, order, _arb(z), _arb(bi)
+            )
+            assert len(got) == order + 1
+            for x, q in zip(got, exact, strict=False):
+                assert fraction_from_arb(x.lower()) <= q <= fraction_from_arb(x.upper()), (
+                    order,
+                    x,
+                    q,
+                )
+                assert x.rad() <= arb(2) ** -200 * (1 + abs(x.mid())), (order, x)
+
+
+def test_group_constants_hold_for_every_beta_in_its_ball() -> None:
+    """beta is a ball in the engine when it is not dyadic (``_eta_arb``): rho must bound the
+    spectral radius for every beta in it. For real roots rho decreases in beta, so the bound
+    comes from the *upper* end of the discriminant (kills ``disc.upper()`` to
+    ``disc.lower()``). beta = 1/2 +- 2^-10, |a| <= 3/2: roots 1 and 1/2 at beta = 1/2."""
+    with ctx.workprec(PREC):
+        amax = _arb(Fraction(3, 2))
+        beta = arb(_arb(Fraction(1, 2)), _arb(Fraction(1, 2**10)))
+        rho, mnorm, _ = momentum._group_constants(amax, beta, None)
+        low = beta.lower()  # the worst beta for real roots
+        worst = (amax + (amax * amax - 4 * low).sqrt()) / 2
+        assert rho >= worst.upper(), (rho, worst)
+        high = beta.upper()  # the worst beta for ||M||_F
+        assert mnorm >= (amax * amax + high * high + 1).sqrt().upper(), mnorm

@@ -688,3 +688,21 @@ def test_mode_derivatives_takes_the_closed_form_where_it_applies() -> None:
 
     assert all(same(x, y) for x, y in zip(got, closed, strict=True)), (got, closed)
     assert not all(same(x, y) for x, y in zip(got, jet, strict=True)), (got, jet)
+
+
+@pytest.mark.parametrize(
+    ("r1", "r2"), [(Fraction(1), Fraction(0)), (Fraction(3, 2), Fraction(1, 2))]
+)
+def test_closed_form_at_discriminant_one(r1: Fraction, r2: Fraction) -> None:
+    """Kills ``disc.contains(0)`` changed to ``disc.contains(1)``: roots 1 apart have
+    discriminant exactly 1 and take the closed form (roots 1 and 0: lambda = 0, beta = 0),
+    with the exact values of the recurrence."""
+    mu, eta, beta = _real_roots_mode(r1, r2)
+    z = Fraction(-3, 7)
+    a = 1 + beta - eta * mu
+    prev, cur = z, z
+    for _ in range(5):
+        prev, cur = cur, a * cur - beta * prev
+    closed = _closed(mu, eta, beta, 5, 0)
+    assert closed is not None
+    assert fraction_from_arb(closed[0].lower()) <= cur <= fraction_from_arb(closed[0].upper())

@@ -1,8 +1,8 @@
 """Behaviours of :mod:`verify.truth.momentum` that mutation testing found unpinned (``mutmut run``
 with ``only_mutate = ["verify/truth/momentum.py"]``; docs/mutation-survivors.md).
 
-The containment tests of ``tests/truth/test_heavy_ball.py`` kill a mutant that makes a mode
-wrong. They cannot see two kinds of change:
+The containment tests of ``tests/truth/test_heavy_ball.py`` kill a mutant that makes an
+unforced mode wrong. They cannot see three kinds of change:
 
 * **the route threshold** (:func:`momentum._separation_floor_log2` and the comparison in
   :func:`momentum._closed_form`): both routes are correct, so a moved threshold only moves
@@ -19,12 +19,17 @@ wrong. They cannot see two kinds of change:
   ||M^j||_2, spectral radii), and the assembled radii are checked against the exact
   difference w^(j)_t(H) - w^(j)_t(H~) of a deliberately degraded decomposition
   (fault-injection hook :data:`verify.certified.eigen._DEGRADE`), with an upper limit on how
-  loose they may be.
+  loose they may be. ``documented_group_bounds`` and ``documented_radii`` restate the
+  docstrings on top of the helpers pinned before them (layer by layer), so each test pins
+  one function's own arithmetic.
+* **forced modes** (the jet power's third row and column): the engine forces a mode only
+  for singular H, where the forcing of a null mode is O(rounding); a forced mode is checked
+  against the exact forced recurrence directly.
 
 Exact references are Fractions; values that are irrational (square roots, norms) are
 compared with ball arithmetic at :data:`PREC` bits, where a rounding allowance of
 :data:`ROUND_REL` is ~2^100 times the rounding of the few operations involved and ~2^100
-times smaller than any mutant's change.
+times smaller than the change of any killed mutant here.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ import pytest
 from flint import arb, arb_mat, ctx
 
 from verify import Quadratic
-from verify.certified import definiteness, eigen, floatbounds
+from verify.certified import definiteness, eigen, fasteig, floatbounds
 from verify.certified.enclosure import Enclosure
 from verify.errors import NotCertifiedError, NotPositiveDefiniteError
 from verify.floats import fraction_from_arb
@@ -523,3 +523,141 @@ def test_degrade_hook_sees_the_working_precision(monkeypatch: pytest.MonkeyPatch
     q = Quadratic(np.diag([1.0, 2.0]), np.ones(2))
     eigen.arb_certified_eig(q.hessian_arb, 300, start=lambda: np.eye(2), decompositions={})
     assert seen == [eigen.MIN_EIG_PREC, 300]
+
+
+# ============================================================== fasteig: the proven residuals
+def _spread_symmetric(seed: int, d: int = 6) -> np.ndarray:
+    """A = D S D with S symmetric Gaussian and D = 2^k, k spread over 130 binades: row and
+    column exponents differ widely, so a slice aligned to the wrong exponent is inexact."""
+    rng = np.random.default_rng(seed)
+    D = np.ldexp(1.0, rng.permutation(np.array([0, -100, -40, 30, -70, 10]))[:d])
+    S = rng.standard_normal((d, d))
+    return np.asarray(D[:, None] * (S + S.T) * D[None, :])
+
+
+def _exact_residuals(
+    A: np.ndarray, Qh: np.ndarray, Ql: np.ndarray, mh: np.ndarray, ml: np.ndarray
+) -> tuple[list[list[Fraction]], list[list[Fraction]]]:
+    """G = A Q - Q diag(mu) and N = Q^T Q - I for Q = Qh + Ql, mu = mh + ml, exactly."""
+    d = A.shape[0]
+    Af = [[Fraction(float(x)) for x in row] for row in A]
+    Q = [
+        [Fraction(float(Qh[i, j])) + Fraction(float(Ql[i, j])) for j in range(d)] for i in range(d)
+    ]
+    mu = [Fraction(float(a)) + Fraction(float(b)) for a, b in zip(mh, ml, strict=True)]
+    G = [
+        [
+            sum((Af[i][k] * Q[k][j] for k in range(d)), Fraction(0)) - Q[i][j] * mu[j]
+            for j in range(d)
+        ]
+        for i in range(d)
+    ]
+    N = [
+        [sum((Q[k][i] * Q[k][j] for k in range(d)), Fraction(0)) - (i == j) for j in range(d)]
+        for i in range(d)
+    ]
+    return G, N
+
+
+def _miss2(exact: list[list[Fraction]], approx: np.ndarray) -> Fraction:
+    return sum(
+        (
+            (x - Fraction(float(approx[i, j]))) ** 2
+            for i, row in enumerate(exact)
+            for j, x in enumerate(row)
+        ),
+        Fraction(0),
+    )
+
+
+# Crafted exact data (not a refined decomposition): Ql ~ 2^-30 |Qh| and ml ~ 2^-10 |mh|, so the
+# cross terms Qh ml, Ql mh and their TwoProduct errors are large and the proven bounds are met
+# with little slack (measured: the float64 G misses the exact one by ~0.75 of bG)
+CRAFTED_LOW = (2.0**-30, 2.0**-10)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_residual_bounds_hold_on_spread_and_crafted_data(seed: int) -> None:
+    """||G - G~||_F <= bG and ||N - N~||_F <= bN (exact rational G, N) for the float64 engine's
+    refined output and for crafted double-double data, on a matrix whose row exponents span
+    130 binades. Kills: slices aligned on the wrong axis, a sign flipped in the cascade of
+    G's terms, the tail or cross-term bounds subtracted or dropped, the low part of Q ignored
+    when choosing the exponents, and the exponent range guard's axis."""
+    A = _spread_symmetric(seed)
+    lam, X = np.linalg.eigh(A)
+    res = fasteig.fast_refine(A, X, lam)
+    assert res is not None
+    rng = np.random.default_rng(seed + 10)
+    Ql = fasteig._round_low(X, X * rng.standard_normal(X.shape) * CRAFTED_LOW[0])
+    data = [
+        (res.Qh, res.Ql, res.mh, res.ml),
+        (X, Ql, lam, lam * rng.standard_normal(lam.shape) * CRAFTED_LOW[1]),
+    ]
+    sliced = fasteig._row_slices(A)
+    assert sliced is not None
+    for Qh, Ql_, mh, ml in data:
+        out = fasteig.residual_bounds(sliced, Qh, Ql_, mh, ml)
+        assert out is not None
+        G, bG, N, bN = out
+        Gx, Nx = _exact_residuals(A, Qh, Ql_, mh, ml)
+        assert _miss2(Gx, G) <= _up(bG) ** 2
+        assert _miss2(Nx, N) <= _up(bN) ** 2
+        proven = fasteig.prove(A, Qh, Ql_, mh, ml)
+        assert proven is not None
+        assert _frob_list(Gx) <= _up(proven.resid) ** 2 and _frob_list(Nx) <= _up(proven.nu) ** 2
+
+
+def _frob_list(M: list[list[Fraction]]) -> Fraction:
+    return sum((x * x for row in M for x in row), Fraction(0))
+
+
+def test_exponent_range_guard() -> None:
+    """Entries up to just below 2^400 (frexp exponent 400) are served; one row or one
+    eigenvector column beyond 2^+-400 is refused (None), not silently computed with inexact
+    slices. Dense matrices, so that every row and column is nonzero. Kills: the guard's
+    comparison made strict, and the nonzero-row / nonzero-column masks inverted or dropped."""
+    d = 3
+    dense = np.array([[3.0, 1.0, 0.5], [1.0, 2.0, 0.25], [0.5, 0.25, 1.0]])
+    edge = dense.copy()
+    edge[0, 0] = 1.5 * 2.0**399  # frexp exponent exactly 400
+    lam, X = np.linalg.eigh(edge)
+    assert fasteig.fast_refine(edge, X, lam) is not None
+    big = dense.copy()
+    big[0, 0] = 2.0**450
+    lam, X = np.linalg.eigh(big)
+    assert fasteig.fast_refine(big, X, lam) is None
+    assert fasteig.prove(big, X, np.zeros((d, d)), lam, np.zeros(d)) is None
+    sliced = fasteig._row_slices(dense)
+    assert sliced is not None
+    lam, X = np.linalg.eigh(dense)
+    Q = X.copy()
+    Q[:, 1] *= 2.0**-450
+    assert fasteig.residual_bounds(sliced, Q, np.zeros((d, d)), lam, np.zeros(d)) is None
+    # a column that is zero in Qh and nonzero (out of range) only in Ql
+    Qh, Ql = X.copy(), np.zeros((d, d))
+    Qh[:, 1] = 0.0
+    Ql[:, 1] = X[:, 1] * 2.0**-450
+    assert fasteig.residual_bounds(sliced, Qh, Ql, lam, np.zeros(d)) is None
+
+
+def test_cross_term_rounding_is_bounded() -> None:
+    """Kills: the u ||Ql|| max|ml| bound of the one rounded cross product Ql ml dropped. Exact
+    eigendata of A = diag(a) with Q = I + diag(ql) and a = mh + ml: the exact G = A Q -
+    Q diag(mu) is 0, and the float64 G~ is exactly minus the rounding error of Ql ml (ql and ml
+    chosen so that every such product needs 54 bits), which only that term covers."""
+    d = 3
+    ml = np.array([3.0, 5.0, 7.0]) * 2.0**-30
+    mh = np.array([1.0, 2.0, 4.0])
+    A = np.diag(mh + ml)
+    assert np.array_equal(np.diag(A) - mh, ml)  # a = mh + ml exactly
+    Qh = np.eye(d)
+    Ql = np.eye(d) * (2.0**-60 * (1 + 2.0**-52))
+    sliced = fasteig._row_slices(A)
+    assert sliced is not None
+    out = fasteig.residual_bounds(sliced, Qh, Ql, mh, ml)
+    assert out is not None
+    G, bG, _, _ = out
+    assert G.any()  # the adversary is real: Ql ml was rounded
+    Gx, _ = _exact_residuals(A, Qh, Ql, mh, ml)
+    assert _frob_list(Gx) == 0
+    assert _miss2(Gx, G) <= _up(bG) ** 2

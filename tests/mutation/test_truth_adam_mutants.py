@@ -50,11 +50,20 @@ REF_SLACK = Fraction(1, 2 ** (REF_PREC - 300))
 #: Tolerance asked of the engine: loose, so that the start precision is 128 bits (the
 #: precision at which the ball of vhat still contains 0; module docstring).
 LOOSE_TOL = Fraction(1, 2**20)
+#: Arb stores a radius with a 30-bit mantissa rounded up, and the slope bound passes through
+#: two such radii (s's, then the ball +-hi): a few units of 2^-30 relative, 2^-27 allowed.
+RADIUS_ULP = Fraction(1, 2**27)
 
 
 def _mpf_fraction(x: Any) -> Fraction:
     sign, man, exp, _ = x._mpf_
     return Fraction((-1) ** sign * int(man)) * Fraction(2) ** int(exp)
+
+
+def _exact(x: Any) -> Fraction:
+    """An exact Arb number (a ball of radius 0, e.g. an endpoint) as a Fraction."""
+    man, exp = x.mid().man_exp()
+    return Fraction(int(man)) * Fraction(2) ** int(exp)
 
 
 def _holds(enc: Any, x: Fraction, slack: Fraction) -> bool:
@@ -115,3 +124,133 @@ def test_zero_midpoint_tangent_does_not_poison_the_slope_bound(
     except NotCertifiedError as exc:  # pragma: no cover - the regression
         pytest.fail(f"refused a certifiable Case-A point: {exc}")
     assert _holds(enc, value, Fraction(0) if number == "fraction" else REF_SLACK), (enc, value)
+
+
+# --------------------------------------------------------------------------- the pieces
+def test_slope_rule_encloses_the_documented_bound() -> None:
+    """``_sqrt_rule`` in Case A (vhat's ball contains 0): s is enclosed by [0, sqrt(hi)] and
+    every D s by +-(sqrt(Qhat) + K s / 2) for every such s -- so by +-(sqrt(Qhat) + K sqrt(hi)
+    / 2), and (the rule computes exactly that, rounded up) not by more than 2^-100 relative.
+    Kills the bound's sign, its 1/2 (as 2 or 1/3) and ``upper`` -> ``lower``: near a zero
+    second moment of a real run, the ball of s is so much wider than s that these stay sound
+    there (module doc), so the documented bound is pinned here directly."""
+    from flint import arb, ctx
+
+    from verify.truth.adam import _sqrt_rule
+
+    with ctx.workprec(256):  # endpoints are read at the working precision: read them here
+        got = []
+        for vh, qh in ((arb(0, 0.25), arb(0)), (arb(0), arb(9))):  # the K term; the Q term
+            rule = _sqrt_rule(vh, [arb(0)], [arb(0)], qh, arb(6), False)
+            assert rule is not None
+            s, (ds,) = rule
+            ends = (s.lower(), s.upper(), vh.upper(), ds.lower(), ds.upper())
+            got.append([_exact(x) for x in ends])
+    for s_lo, s_max, v_hi, lo, hi in got:
+        # s's ball contains [0, sqrt(hi)] (Arb's sqrt at 0 is wider, ~2.7x); the bound must
+        # hold for every s in it: sqrt(Qhat) + K s_max / 2 with s_max the ball's upper end
+        assert s_lo <= 0 and s_max**2 >= v_hi
+        want = (3 if v_hi == 0 else 0) + 6 * s_max / 2
+        assert hi >= want and lo <= -want, (float(lo), float(hi), float(want))
+        assert hi <= want * (1 + RADIUS_ULP), (float(hi), float(want))
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+@pytest.mark.parametrize("beta2", [Fraction(1, 2), Fraction(999, 1000), Fraction(1, 1024)])
+def test_beta2_weight_bound_is_the_documented_one_and_holds(n: int, beta2: Fraction) -> None:
+    """``_powers``' K_n for theta = beta2 is 1/(1-b2) + (n-1)/b2 + n b2^(n-1)/(1-b2^n) (its
+    comment), and it bounds |d/d b2 log w_j| for every bias-corrected weight
+    w_j = (1-b2) b2^(n-1-j) / (1-b2^n), j < n, computed exactly here. Kills every change of a
+    term of K (in a run the Case-A bound that uses K is far from attained; module doc)."""
+    from flint import arb, ctx, fmpq
+
+    from verify.truth.adam import _powers
+    from verify.validation import validate_adam
+
+    s = validate_adam(Fraction(1, 8), Fraction(1, 2), beta2, Fraction(1, 4), "beta2")
+    with ctx.workprec(256):
+        hp = [
+            {
+                "beta1": arb(fmpq(1, 2)),
+                "beta2": arb(fmpq(beta2.numerator, beta2.denominator)),
+                "dbeta1": arb(0),
+                "dbeta2": arb(1),
+            }
+        ]
+        pw: dict[str, Any] = {"p1": arb(1), "p2": arb(1), "dp1": [arb(0)], "dp2": [arb(0)]}
+        for k in range(1, n + 1):
+            _powers(pw, hp, k)
+        K = pw["K"]
+        lo, hi = _exact(K.lower()), _exact(K.upper())
+    b = s.beta2
+    documented = 1 / (1 - b) + (n - 1) / b + n * b ** (n - 1) / (1 - b**n)
+    assert lo <= documented <= hi and hi - lo <= documented / 2**200, (K, documented)
+    # d/db log w_j = -1/(1-b) + (n-1-j)/b + n b^(n-1)/(1-b^n)
+    worst = max(
+        abs(-1 / (1 - b) + (n - 1 - j) / b + n * b ** (n - 1) / (1 - b**n)) for j in range(n)
+    )
+    assert worst <= documented
+
+
+@pytest.mark.parametrize("x", [Fraction(2), Fraction(1, 2), Fraction(2, 3), Fraction(9, 8)])
+def test_exact_sqrt_refuses_every_non_square(x: Fraction) -> None:
+    """A rational is a square iff numerator and denominator both are (lowest terms): refused
+    when either is not (kills ``or`` -> ``and``), with the documented argument and value."""
+    from verify.errors import UnsupportedOptionError
+    from verify.truth.adam import _exact_sqrt
+
+    with pytest.raises(UnsupportedOptionError) as info:
+        _exact_sqrt(x, "vhat[0] at step 2")
+    assert info.value.argument == "number" and info.value.value == "fraction"
+    assert "vhat[0] at step 2 is not the square of a rational" in str(info.value)
+    assert _exact_sqrt(x * x, "w") == x
+
+
+@pytest.mark.parametrize("wrt", ["eta", "eps"])
+def test_log_objective_at_an_exactly_zero_loss(wrt: str) -> None:
+    """RMSProp with eta = 2, eps = 1 puts w_1 exactly on the minimiser 0 of f(w) = w^2/2 (c = 0):
+    the loss is exactly 0 and the log objective raises ZeroLossError naming ``wrt`` and its
+    value (not NotCertifiedError after exhausting the precision cap)."""
+    from verify.errors import ZeroLossError
+    from verify.truth import adam_meta_objective
+
+    p = Quadratic([[1.0]], w0=[1.0])
+    kw: dict[str, Any] = dict(beta1=0, beta2=0, eps=1, max_prec_bits=256)
+    with pytest.raises(ZeroLossError) as info:
+        adam_meta_gradient(p, 2, 1, wrt=wrt, objective="log", **kw)
+    assert info.value.argument == wrt and info.value.value == (2.0 if wrt == "eta" else 1.0)
+    assert "t=1" in str(info.value)
+    with pytest.raises(ZeroLossError):
+        adam_meta_objective(p, 2, 1, objective="log", **kw)
+
+
+def test_kink_with_equal_one_sided_derivatives_is_refused() -> None:
+    """Adam with beta2 = 0 < beta1 has a kink in coordinate 1 at step 2 (eta = 2, eps = 1:
+    w_1 lands on its minimiser, vhat = 0 exactly, mhat = 1/3; tests/truth/test_adam.py), but the
+    evaluation loss ignores coordinate 1, so the two one-sided derivatives of F are equal and
+    cannot be separated. Documented: refused (NotCertifiedError), not returned as if the
+    kink were smooth (kills ``return right if not run.kinked``'s condition removed)."""
+    p = Quadratic(np.eye(2), w0=[1.0, 0.5])
+    ev = Quadratic(np.diag([0.0, 1.0]), w0=[1.0, 0.5])
+    kw: dict[str, Any] = dict(beta1=0.5, beta2=0, eps=1, objective="naive", eval_problem=ev)
+    ref = adam_reference(p, 2, 2, **kw)
+    assert ref["right"] == ref["left"]
+    with pytest.raises(NotCertifiedError):
+        adam_meta_gradient(p, 2, 2, max_prec_bits=256, **kw)
+
+
+@pytest.mark.parametrize(("wrt", "value"), [("eta", 2.0), ("eps", 1.0)])
+def test_not_differentiable_names_the_hyperparameter_and_its_value(wrt: str, value: float) -> None:
+    """The kink of tests/truth/test_adam.py (beta1 = 1/2, beta2 = 0, eta = 2, eps = 1, t = 2)
+    along eta and along eps: NotDifferentiableError carries ``wrt`` and its value, and both
+    one-sided derivatives as enclosures of the exact ones."""
+    from verify.truth import NotDifferentiableError
+
+    p = Quadratic([[1.0]], w0=[1.0])
+    kw: dict[str, Any] = dict(beta1=0.5, beta2=0, eps=1, wrt=wrt, objective="naive")
+    ref = adam_reference(p, 2, 2, **kw)
+    assert ref["right"] != ref["left"]
+    with pytest.raises(NotDifferentiableError) as info:
+        adam_meta_gradient(p, 2, 2, **kw)
+    assert info.value.argument == wrt and info.value.value == value
+    assert info.value.right.contains(ref["right"]) and info.value.left.contains(ref["left"])

@@ -34,6 +34,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pytest
 from flint import arb, ctx, fmpq
 
@@ -257,3 +258,47 @@ def test_perturbation_radii_bound_every_eta_in_the_ball() -> None:
             inner = engine._perturbation_radii(eig, point, 5, 2, arb(1), arb(1))
             for j in range(3):
                 assert inner[j] <= enclosing[j], (point, j, inner[j], enclosing[j])
+
+
+# --------------------------------------------------------------------------- refusals
+@pytest.mark.parametrize("optimizer", ["gd", "heavy_ball"])
+def test_refusal_message_describes_the_point(
+    optimizer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """H = I and w0 = (1, 1) keep both coordinates equal, and the evaluation loss
+    (w_1 - w_2)^2 / 2 has derivative exactly 0 -- but eta = 1/3 is not dyadic, so the two
+    equal coordinates are inexact balls and their difference never is 0. With the exact routes
+    switched off, NotCertifiedError names the derivative, the point, the engine and (only for
+    heavy ball) the optimizer settings."""
+    from verify.errors import NotCertifiedError
+
+    monkeypatch.setattr(engine, "_exact_results", lambda point, mom: None)
+    p = Quadratic(np.eye(2), w0=[1.0, 1.0])
+    ev = Quadratic(np.array([[1.0, -1.0], [-1.0, 1.0]]), w0=[1.0, 1.0])
+    kw: dict[str, Any] = dict(objective="naive", eval_problem=ev, engine="eigen", max_prec_bits=256)
+    if optimizer == "heavy_ball":
+        kw.update(optimizer="heavy_ball", beta=0.5)
+    with pytest.raises(NotCertifiedError) as info:
+        engine.meta_gradient(p, Fraction(1, 3), 3, **kw)
+    text = str(info.value)
+    head = "could not certify the meta-gradient (objective='naive', eta=0.3333333333333333, t=3, "
+    head += "engine='eigen'"
+    tail = ", optimizer='heavy_ball', beta=0.5, wrt='eta')" if optimizer == "heavy_ball" else ")"
+    assert head + tail + " to relative radius" in text, text
+    assert "max_prec_bits=256" in text
+
+
+@pytest.mark.parametrize("order", [0, 1, 2])
+@pytest.mark.parametrize("affine", [False, True])
+def test_power_engine_every_order_contains_the_exact_value(order: int, affine: bool) -> None:
+    """The independent cross-check engine at each derivative order (the meta-Hessian was not
+    reached through engine="power" elsewhere), with and without the affine column."""
+    from verify.truth import rational
+
+    H = np.array([[2.0, 0.5], [0.5, 0.75]])
+    p = Quadratic(H, w0=[1.0, -0.5], b=[0.25, -0.125] if affine else None)
+    eta, t = Fraction(3, 16), 7
+    exact = rational.forward(p, eta, t)[("F", "dF", "d2F")[order]]
+    f = (engine.meta_objective, engine.meta_gradient, engine.meta_hessian)[order]
+    enc = f(p, eta, t, objective="naive", engine="power", rel_tol=Fraction(1, 2**40))
+    assert enc.contains(exact), (order, enc, float(exact))

@@ -254,3 +254,21 @@ def test_not_differentiable_names_the_hyperparameter_and_its_value(wrt: str, val
         adam_meta_gradient(p, 2, 2, **kw)
     assert info.value.argument == wrt and info.value.value == value
     assert info.value.right.contains(ref["right"]) and info.value.left.contains(ref["left"])
+
+
+@pytest.mark.parametrize("t", [2, 3])
+def test_zero_second_moment_without_memory_is_no_kink(t: int) -> None:
+    """beta2 = 0 < beta1 (Case B) at a zero second moment whose first moment is 0 too: no kink.
+    g_0 = (1, -3, 0); coordinate 3 is coupled to the others by H_31 = 3/4, H_32 = 1/2, which
+    cancel in H u_0 at eps = 1 (3/4 * 1/2 = 1/2 * 3/4) but not in its eps-derivative, so at
+    step 2 vhat_3 = 0 and mhat_3 = 0 exactly while |g_3'| != 0. The derivative exists (the
+    sqrt path is multiplied by mhat_3 = 0), the exact one-sided derivatives agree, and the
+    engine certifies it (kills the kink test ``not (mh == 0 or ds == 0)`` weakened to
+    ``not (mh == 0 and ds == 0)``, which refused here)."""
+    H = np.array([[2.0, 0.0, 0.75], [0.0, 1.0, 0.5], [0.75, 0.5, 1.0]])
+    p = Quadratic(H, w0=[0.0, 0.0, 0.0], b=[-1.0, 3.0, 0.0])
+    kw: dict[str, Any] = dict(beta1=0.5, beta2=0, eps=1, wrt="eps", objective="naive")
+    ref = adam_reference(p, 0.25, t, **kw)
+    assert ref["right"] == ref["left"]
+    enc = adam_meta_gradient(p, 0.25, t, max_prec_bits=512, **kw)
+    assert _holds(enc, ref["right"], Fraction(0)), (enc, ref["right"])

@@ -272,3 +272,23 @@ def test_zero_second_moment_without_memory_is_no_kink(t: int) -> None:
     assert ref["right"] == ref["left"]
     enc = adam_meta_gradient(p, 0.25, t, max_prec_bits=512, **kw)
     assert _holds(enc, ref["right"], Fraction(0)), (enc, ref["right"])
+
+
+@pytest.mark.parametrize(
+    ("H", "active"),
+    [
+        ([[2.0, 0.5, 0.0], [0.5, 2.0, 0.5], [0.0, 0.5, 2.0]], {0, 1, 2}),  # 2 reached via 1
+        ([[2.0, 0.0, 0.5], [0.0, 1.0, 0.0], [0.5, 0.0, 1.0]], {0, 2}),  # 1 never moves
+    ],
+)
+def test_active_coordinates_are_the_closure_under_the_sparsity(
+    H: list[list[float]], active: set[int]
+) -> None:
+    """w0 = (1, 0, 0): the coordinates that can ever move are those of g_0 != 0 and everything
+    H's pattern connects to them. A fresh problem each time: ``_start`` is cached per problem,
+    and the module-level problems elsewhere are already cached when a mutant runs."""
+    from verify.truth.adam import _start
+
+    p = Quadratic(np.array(H), w0=[1.0, 0.0, 0.0])
+    assert _start(p).active == frozenset(active)
+    assert _start(p).g0 == [Fraction(x) for x in np.array(H) @ np.array([1.0, 0.0, 0.0])]

@@ -315,7 +315,7 @@ def test_pages_and_csv_carry_the_counts(momentum: dict[str, Any], adam: dict[str
     from verify.report.doc import Doc
     from verify.report.optimizer_blocks import adam_block, momentum_block, optimizer_csvs
 
-    figs = {"momentum_beta_log": "figures/momentum_beta_log.png"}
+    figs = {"momentum_beta": "figures/momentum_beta.png"}
     doc = Doc()
     momentum_block(doc, momentum, figs)
     adam_block(doc, adam, {})
@@ -325,10 +325,13 @@ def test_pages_and_csv_carry_the_counts(momentum: dict[str, Any], adam: dict[str
     below = sum(r["failed_rho_below_1"] for r in rows)
     assert f"{sum(r['cells'] for r in rows)} cells over all maps" in text
     assert f"; {failed} failed. Failures where rho < 1 (inside the stable region): {below};" in text
-    assert "figures/momentum_beta_log.png" in text and "no derivative: right" in text
+    assert "figures/momentum_beta.png" in text and "no derivative: right" in text
     files = optimizer_csvs({"momentum": momentum, "adam": adam})
-    header, body = files["momentum.csv"]
-    cells = sum(r["cells"] for k in ("beta_map", "t_map") for r in momentum[k]["summary"])
-    assert len(body) == cells and all(len(r) == len(header) for r in body)
-    classes = {r[header.index("class")] for r in body}
-    assert classes <= CLASSES and classes & set(sections.FAILURE_CLASSES)
+    header, body = files["momentum_summary.csv"]
+    assert len(body) == 2 * 2 and all(len(r) == len(header) for r in body)  # 2 maps x 2 obj
+    for r in body:
+        row = dict(zip(header, r, strict=True))
+        assert sum(int(row[c]) for c in CLASSES) == int(row["cells"]) == 2 * 4
+    assert {r[header.index("map")] for r in body} == {"beta_map", "t_map"}
+    kink = files["adam_kink.csv"][1]
+    assert len(kink) == 2 * 2 * 2  # beta1 x backend x dtype

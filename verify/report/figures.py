@@ -10,10 +10,11 @@ CSV files beside it.
 * ``outcome_<backend>.png`` / ``bits_<backend>.png`` -- outcome classes and bits of error of one
   backend, one panel per dtype, with Corollary 1's predicted failure boundary;
 * ``fig1_meta_gd.png`` ... ``fig4_sample_size.png`` -- the paper's Figures 1-4 reproduced;
-* ``momentum_beta_{naive,log}.png`` / ``momentum_t_{naive,log}.png`` -- heavy-ball outcome maps
-  over (eta, beta) and (eta, t) with rho(eta, beta) = 1 and the rho-growth prediction;
-* ``adam_t_{naive,log}.png`` / ``adam_zero_log.png`` -- Adam outcome maps over (eta, t), on
-  the report's problem and with a coordinate whose second moment stays 0.
+* ``momentum_beta.png`` / ``momentum_t.png`` -- heavy-ball outcome maps over (eta, beta) and
+  (eta, t), a panel per backend, dtype and objective, with rho(eta, beta) = 1 and the
+  rho-growth prediction;
+* ``adam_t.png`` / ``adam_zero.png`` -- Adam outcome maps over (eta, t), on the report's
+  problem and with a coordinate whose second moment stays 0.
 """
 
 from __future__ import annotations
@@ -418,6 +419,31 @@ STATUS_COLORS: dict[str, str] = {"no_derivative": "#bdbdbd", "no_truth": "#e0e0e
 ZERO_MOMENT_COLOR = "#00c8ff"
 
 
+def _save_indexed(fig: Any, out: Path, name: str) -> str:
+    """Save a class map as an indexed PNG whose palette holds the registry's colours exactly
+    (plus greys for text and the overlays): flat class colours need no more, and the file is
+    a quarter of the RGBA one (the committed report must stay under 5 MB)."""
+    from PIL import Image
+
+    rel = f"figures/{name}"
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    fig.set_dpi(_DPI)
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    _plt().close(fig)
+    colours = [*CLASS_COLORS.values(), *STATUS_COLORS.values(), ZERO_MOMENT_COLOR, "#333333"]
+    flat = [int(c[k : k + 2], 16) for c in colours for k in (1, 3, 5)]
+    flat += [g for v in range(0, 256, 15) for g in (v, v, v)]  # 18 greys, black to white
+    flat += [255, 255, 255] * (256 - len(flat) // 3)
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(flat)
+    img = Image.fromarray(np.ascontiguousarray(rgb)).quantize(
+        palette=palette, dither=Image.Dither.NONE
+    )
+    img.save(out / rel, optimize=True)
+    return rel
+
+
 def _class_index() -> tuple[Any, Any, dict[str, int]]:
     """Colour map, norm and index of the outcome classes followed by the cell statuses."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -440,31 +466,42 @@ def _class_legend(fig: Any, extra: list[Any]) -> None:
 def _class_grid(
     maps: dict[str, Any],
     backends: list[str],
-    dtypes: list[str],
-    obj: str,
+    columns: list[tuple[str, str]],
     draw: Any,
     title: str,
 ) -> tuple[Any, Any]:
-    """A figure of outcome-class panels: a row per backend, a column per dtype; ``draw(ax,
-    name, dt, entry)`` draws one panel's mesh and overlays."""
+    """A figure of outcome-class panels: a row per backend, a column per (dtype, objective);
+    ``draw(ax, dt, obj, entry)`` draws one panel's mesh and overlays."""
     plt = _plt()
-    rows = [n for n in backends if any(e[obj]["status"] != "unavailable" for e in maps[n].values())]
+    rows = [
+        n
+        for n in backends
+        if any(maps[n][dt][obj]["status"] != "unavailable" for dt, obj in columns)
+    ]
     fig, axes = plt.subplots(
         len(rows),
-        len(dtypes),
-        figsize=(3.6 * len(dtypes) + 2.0, 2.9 * len(rows) + 0.9),
+        len(columns),
+        figsize=(2.75 * len(columns) + 1.9, 2.05 * len(rows) + 0.7),
         squeeze=False,
     )
     for i, name in enumerate(rows):
-        for j, dt in enumerate(dtypes):
+        for j, (dt, obj) in enumerate(columns):
             ax = axes[i][j]
             entry = maps[name][dt][obj]
-            ax.set_title(f"{name} / {dt}", fontsize=10)
+            ax.set_title(f"{name} / {dt} / {obj}", fontsize=8)
+            if entry["status"] == "not_run":
+                _empty_panel(ax, {"status": "not run", "reason": "in this mode (see the text)"})
+                continue
             if entry["status"] != "ok":
                 _empty_panel(ax, entry)
                 continue
-            draw(ax, name, dt, entry)
-    fig.suptitle(title, fontsize=11)
+            draw(ax, dt, obj, entry)
+            ax.tick_params(labelsize=7)
+            if i < len(rows) - 1:
+                ax.set_xlabel("")
+            if j > 0:
+                ax.set_ylabel("")
+    fig.suptitle(title, fontsize=10)
     return fig, axes
 
 
@@ -474,9 +511,7 @@ def _mesh(ax: Any, x: Any, classes: list[list[str]]) -> None:
     ax.pcolormesh(x, np.arange(len(classes)), z, shading="nearest", cmap=cmap, norm=norm)
 
 
-def _draw_beta(
-    ax: Any, name: str, dt: str, entry: dict[str, Any], *, mo: dict[str, Any], obj: str
-) -> None:
+def _draw_beta(ax: Any, dt: str, obj: str, entry: dict[str, Any], *, mo: dict[str, Any]) -> None:
     """One (eta, beta) panel: classes, rho = 1 and (log objective) the model's failure line."""
     x = np.array(mo["eta_times_L_over_2"])
     betas = np.array(mo["beta_map"]["beta"])
@@ -484,81 +519,70 @@ def _draw_beta(
     beta_y = np.interp(np.array(bnd["beta"]), betas, np.arange(len(betas)), right=np.nan)
     _mesh(ax, x, entry["classes"])
     rho_x = np.array([_num(v) for v in bnd["rho_1"]])
-    ax.plot(rho_x, beta_y, color="white", lw=3.2)
-    ax.plot(rho_x, beta_y, color="black", lw=1.6)
+    ax.plot(rho_x, beta_y, color="white", lw=2.6)
+    ax.plot(rho_x, beta_y, color="black", lw=1.3)
     if obj == "log":
         fx = np.array([_num(v) for v in bnd["fails"][dt]])
-        ax.plot(fx, beta_y, color="white", lw=3.0, ls=(0, (3, 2)))
-        ax.plot(fx, beta_y, color="#333333", lw=1.2, ls=(0, (3, 2)))
-    ax.set_yticks(np.arange(len(betas)), [f"{b:g}" for b in betas], fontsize=8)
+        ax.plot(fx, beta_y, color="white", lw=2.4, ls=(0, (3, 2)))
+        ax.plot(fx, beta_y, color="#333333", lw=1.0, ls=(0, (3, 2)))
+    ax.set_yticks(np.arange(len(betas)), [f"{b:g}" for b in betas])
     ax.set_xlim(0, x.max() + x[0] / 2)
-    ax.set_xlabel("eta / (2/L)", fontsize=9)
-    ax.set_ylabel("beta", fontsize=9)
+    ax.set_xlabel("eta / (2/L)", fontsize=8)
+    ax.set_ylabel("beta", fontsize=8)
 
 
-def _draw_t(
-    ax: Any, name: str, dt: str, entry: dict[str, Any], *, mo: dict[str, Any], obj: str
-) -> None:
+def _draw_t(ax: Any, dt: str, obj: str, entry: dict[str, Any], *, mo: dict[str, Any]) -> None:
     """One (eta, t) panel: classes, rho = 1 and (log objective) the model's first failing t."""
     x = np.array(mo["eta_times_L_over_2"])
     horizons = mo["t_map"]["t"]
     tb = mo["t_boundary"]
     _mesh(ax, x, entry["classes"])
     if tb["rho_1"] is not None:
-        ax.axvline(tb["rho_1"], color="black", lw=1.6)
+        ax.axvline(tb["rho_1"], color="black", lw=1.3)
     if obj == "log":
         ys = [_t_to_y(t, horizons) for t in tb[dt]]
-        ax.plot(tb["eta_times_L_over_2"], ys, color="white", lw=3.0, ls=(0, (3, 2)))
-        ax.plot(tb["eta_times_L_over_2"], ys, color="#333333", lw=1.2, ls=(0, (3, 2)))
-    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=8)
+        ax.plot(tb["eta_times_L_over_2"], ys, color="white", lw=2.4, ls=(0, (3, 2)))
+        ax.plot(tb["eta_times_L_over_2"], ys, color="#333333", lw=1.0, ls=(0, (3, 2)))
+    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons])
     ax.set_ylim(-0.5, len(horizons) - 0.5)
     ax.set_xlim(0, x.max() + x[0] / 2)
-    ax.set_xlabel("eta / (2/L)", fontsize=9)
-    ax.set_ylabel("t", fontsize=9)
+    ax.set_xlabel("eta / (2/L)", fontsize=8)
+    ax.set_ylabel("t", fontsize=8)
 
 
 def plot_momentum(mo: dict[str, Any], out: Path) -> dict[str, str]:
-    """Heavy-ball outcome maps: ``momentum_beta_<objective>.png`` over (eta, beta) and
-    ``momentum_t_<objective>.png`` over (eta, t), a panel per backend and dtype, with the
-    boundary rho(eta, beta) = 1 and the rho-growth model's predicted failure."""
+    """Heavy-ball outcome maps: ``momentum_beta.png`` over (eta, beta) and ``momentum_t.png``
+    over (eta, t), a row per backend and a column per dtype and objective, with the boundary
+    rho(eta, beta) = 1 and (log objective) the rho-growth model's predicted failure."""
     from functools import partial
 
     from matplotlib.lines import Line2D
 
     written: dict[str, str] = {}
-    for obj in mo["objectives"]:
-        for key, stem, draw, where, side in (
-            ("beta_map", "momentum_beta", _draw_beta, f"t = {mo['beta_map']['t'][0]}", "right"),
-            ("t_map", "momentum_t", _draw_t, f"beta = {mo['t_map']['beta'][0]:g}", "above"),
-        ):
-            fig, _ = _class_grid(
-                mo[key]["maps"],
-                mo["backends"],
-                mo["dtypes"],
-                obj,
-                partial(draw, mo=mo, obj=obj),
-                f"heavy ball, {obj} objective, {where}: outcome against certified truth",
-            )
-            extra = [Line2D([], [], color="black", lw=1.6, label="rho(eta, beta) = 1")]
-            if obj == "log":
-                extra.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="#333333",
-                        lw=1.2,
-                        ls=(0, (3, 2)),
-                        label=f"model: fails {side}",
-                    )
-                )
-            _class_legend(fig, extra)
-            fig.tight_layout(rect=(0, 0, 0.82, 0.95))
-            written[f"{stem}_{obj}"] = _save(fig, out, f"{stem}_{obj}.png")
+    columns = [(dt, obj) for dt in mo["dtypes"] for obj in mo["objectives"]]
+    for key, stem, draw, where, side in (
+        ("beta_map", "momentum_beta", _draw_beta, f"t = {mo['beta_map']['t'][0]}", "right"),
+        ("t_map", "momentum_t", _draw_t, f"beta = {mo['t_map']['beta'][0]:g}", "above"),
+    ):
+        fig, _ = _class_grid(
+            mo[key]["maps"],
+            mo["backends"],
+            columns,
+            partial(draw, mo=mo),
+            f"Heavy ball, {where}: outcome of F'(eta) against certified truth",
+        )
+        extra = [
+            Line2D([], [], color="black", lw=1.3, label="rho(eta, beta) = 1"),
+            Line2D([], [], color="#333333", lw=1.0, ls=(0, (3, 2)), label=f"model: fails {side}"),
+        ]
+        _class_legend(fig, extra)
+        fig.tight_layout(rect=(0, 0, 0.86, 0.95))
+        written[stem] = _save_indexed(fig, out, f"{stem}.png")
     return written
 
 
 def _draw_adam(
-    ax: Any, name: str, dt: str, entry: dict[str, Any], *, x: Any, horizons: list[int]
+    ax: Any, dt: str, obj: str, entry: dict[str, Any], *, x: Any, horizons: list[int]
 ) -> None:
     """One Adam panel: classes over (log2 eta, t), a ring where the float run had vhat = 0."""
     _mesh(ax, x, entry["classes"])
@@ -568,16 +592,16 @@ def _draw_adam(
             if z is not None:
                 zy.append(i)
                 zx.append(x[j])
-    ax.plot(zx, zy, "o", mfc="none", mec=ZERO_MOMENT_COLOR, ms=5, mew=1.5)
-    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons], fontsize=8)
-    ax.set_xlabel("log2 eta", fontsize=9)
-    ax.set_ylabel("t", fontsize=9)
+    ax.plot(zx, zy, "o", mfc="none", mec=ZERO_MOMENT_COLOR, ms=4, mew=1.2)
+    ax.set_yticks(np.arange(len(horizons)), [f"{t:g}" for t in horizons])
+    ax.set_xlabel("log2 eta", fontsize=8)
+    ax.set_ylabel("t", fontsize=8)
 
 
 def plot_adam(ad: dict[str, Any], out: Path) -> dict[str, str]:
-    """Adam outcome maps over (log2 eta, t): ``adam_t_<objective>.png`` on the report's
-    problem and ``adam_zero_log.png`` on the zero-second-moment problem; a ring marks a cell
-    where the float run had a zero entry of vhat (sqrt at 0)."""
+    """Adam outcome maps over (log2 eta, t): ``adam_t.png`` on the report's problem (a column
+    per dtype and objective) and ``adam_zero.png`` on the zero-second-moment problem; a ring
+    marks a cell where the float run had a zero entry of vhat (sqrt at 0)."""
     from functools import partial
 
     from matplotlib.lines import Line2D
@@ -585,22 +609,20 @@ def plot_adam(ad: dict[str, Any], out: Path) -> dict[str, str]:
     written: dict[str, str] = {}
     x = -np.array(ad["lr_exponents"], dtype=float)
     ring = Line2D(
-        [], [], marker="o", mfc="none", mec=ZERO_MOMENT_COLOR, mew=1.5, ls="", label="vhat = 0"
+        [], [], marker="o", mfc="none", mec=ZERO_MOMENT_COLOR, mew=1.2, ls="", label="vhat = 0"
     )
     for key, backends, objs, stem, where in (
         ("t_map", ad["backends"], ("naive", "log"), "adam_t", "the report's problem"),
         ("zero_map", ad["zero_backends"], ("log",), "adam_zero", "a coordinate with no gradient"),
     ):
-        for obj in objs:
-            fig, _ = _class_grid(
-                ad[key]["maps"],
-                list(backends),
-                ad["dtypes"],
-                obj,
-                partial(_draw_adam, x=x, horizons=ad[key]["t"]),
-                f"Adam (torch defaults), {obj} objective, {where}: outcome against certified truth",
-            )
-            _class_legend(fig, [ring])
-            fig.tight_layout(rect=(0, 0, 0.82, 0.95))
-            written[f"{stem}_{obj}"] = _save(fig, out, f"{stem}_{obj}.png")
+        fig, _ = _class_grid(
+            ad[key]["maps"],
+            list(backends),
+            [(dt, obj) for dt in ad["dtypes"] for obj in objs],
+            partial(_draw_adam, x=x, horizons=ad[key]["t"]),
+            f"Adam (torch defaults), {where}: outcome of F'(eta) against certified truth",
+        )
+        _class_legend(fig, [ring])
+        fig.tight_layout(rect=(0, 0, 0.86 if len(objs) > 1 else 0.78, 0.95))
+        written[stem] = _save_indexed(fig, out, f"{stem}.png")
     return written

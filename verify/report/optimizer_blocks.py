@@ -11,8 +11,6 @@ from .sections.optimizers import CELL_STATUSES
 from .settings import FAILURE_CLASSES, OUTCOME_CLASSES
 
 __all__ = [
-    "ADAM_COLUMNS",
-    "MOMENTUM_COLUMNS",
     "SUMMARY_COLUMNS",
     "adam_block",
     "momentum_block",
@@ -42,38 +40,6 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     *_PREDICTION,
     *_RHO,
     *_NAN,
-)
-#: Columns of csv/momentum.csv (one row per map x backend x dtype x objective x cell).
-MOMENTUM_COLUMNS: tuple[str, ...] = (
-    "map",
-    "backend",
-    "dtype",
-    "objective",
-    "eta_times_L_over_2",
-    "eta",
-    "beta",
-    "t",
-    "rho",
-    "class",
-    "bits_of_error",
-    "grad",
-    "truth_float64",
-    "predicted",
-)
-#: Columns of csv/adam.csv (one row per map x backend x dtype x objective x cell).
-ADAM_COLUMNS: tuple[str, ...] = (
-    "map",
-    "backend",
-    "dtype",
-    "objective",
-    "lr_exponent",
-    "eta",
-    "t",
-    "class",
-    "bits_of_error",
-    "grad",
-    "truth_float64",
-    "sqrt_at_zero",
 )
 _KINK_COLUMNS = ("beta1", "backend", "dtype", "status", "grad", "sqrt_at_zero", "certified", "cell")
 
@@ -168,9 +134,8 @@ def momentum_block(doc: Doc, mo: dict[str, Any], figs: dict[str, str]) -> None:
         )
         _count_table(doc, rows, (*_RHO, *_PREDICTION))
         stem = "momentum_beta" if key == "beta_map" else "momentum_t"
-        for obj in mo["objectives"]:
-            if f"{stem}_{obj}" in figs:
-                doc.img(figs[f"{stem}_{obj}"], f"heavy ball {label}, {obj} objective")
+        if stem in figs:
+            doc.img(figs[stem], f"heavy ball over {label}: outcome classes")
 
 
 def adam_block(doc: Doc, ad: dict[str, Any], figs: dict[str, str]) -> None:
@@ -222,9 +187,8 @@ def adam_block(doc: Doc, ad: dict[str, Any], figs: dict[str, str]) -> None:
             ],
         )
         stem = "adam_t" if key == "t_map" else "adam_zero"
-        for obj in ("naive", "log"):
-            if f"{stem}_{obj}" in figs:
-                doc.img(figs[f"{stem}_{obj}"], f"Adam over (eta, t), {label}, {obj} objective")
+        if stem in figs:
+            doc.img(figs[stem], f"Adam over (eta, t), {label}: outcome classes")
     _kink_block(doc, ad["kink"])
 
 
@@ -266,72 +230,19 @@ def _summary_rows(sections: dict[str, dict[str, Any]]) -> list[list[Any]]:
     return out
 
 
-def _momentum_rows(mo: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for key in ("beta_map", "t_map"):
-        m = mo[key]
-        for name, per_dtype in m["maps"].items():
-            for dt, per_obj in per_dtype.items():
-                for obj, entry in per_obj.items():
-                    ok = entry["status"] == "ok"
-                    for i, t in enumerate(m["t"]):
-                        for j, fr in enumerate(mo["eta_times_L_over_2"]):
-                            rows.append(
-                                [key, name, dt, obj, fr, mo["eta"][j], m["beta"][i], t]
-                                + [m["rho"][i][j]]
-                                + (
-                                    [
-                                        entry["classes"][i][j],
-                                        entry["bits"][i][j],
-                                        entry["grad"][i][j],
-                                    ]
-                                    if ok
-                                    else [entry["status"], "", ""]
-                                )
-                                + [m["truth"][obj][i][j]]
-                                + [m["predicted"][dt][i][j] if obj == "log" else ""]
-                            )
-    return rows
-
-
-def _adam_rows(ad: dict[str, Any]) -> list[list[Any]]:
-    rows = []
-    for key in ("t_map", "zero_map"):
-        m = ad[key]
-        for name, per_dtype in m["maps"].items():
-            for dt, per_obj in per_dtype.items():
-                for obj, entry in per_obj.items():
-                    ok = entry["status"] == "ok"
-                    for i, t in enumerate(m["t"]):
-                        for j, k in enumerate(ad["lr_exponents"]):
-                            cell = (
-                                [entry["classes"][i][j], entry["bits"][i][j], entry["grad"][i][j]]
-                                if ok
-                                else [entry["status"], "", ""]
-                            )
-                            z = entry["sqrt_at_zero"][i][j] if ok else None
-                            truth = m["truth"][obj][i][j]
-                            zero = "" if z is None else z
-                            rows.append(
-                                [key, name, dt, obj, k, ad["eta"][j], t, *cell, truth, zero]
-                            )
-    return rows
-
-
 def optimizer_csvs(sec: dict[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
     """The CSV tables of the heavy-ball and Adam sections present in ``sec``: file name ->
-    (header, rows)."""
+    (header, rows): the summaries and the kink. The per-cell values are in ``data.json``
+    only (a per-cell CSV would take the committed report past its 5 MB)."""
     files: dict[str, tuple[list[str], list[list[Any]]]] = {}
     if "momentum" in sec:
         mo = sec["momentum"]
-        files["momentum.csv"] = (list(MOMENTUM_COLUMNS), _momentum_rows(mo))
         files["momentum_summary.csv"] = (
             list(SUMMARY_COLUMNS),
             _summary_rows({k: mo[k] for k in ("beta_map", "t_map")}),
         )
     if "adam" in sec:
         ad = sec["adam"]
-        files["adam.csv"] = (list(ADAM_COLUMNS), _adam_rows(ad))
         files["adam_summary.csv"] = (
             list(SUMMARY_COLUMNS),
             _summary_rows({k: ad[k] for k in ("t_map", "zero_map")}),

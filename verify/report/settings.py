@@ -215,7 +215,7 @@ _OPTIMIZER_SCOPE: dict[str, dict[str, Any]] = {
 # at momentum ``t_beta``.
 _MOMENTUM: dict[str, dict[str, Any]] = {
     "quick": {
-        "eta_step": 0.2,
+        "eta_step": 0.25,
         "eta_max": 2.0,
         "betas": (0.0, 0.25, 0.5, 0.75),
         "beta_t": 100,
@@ -223,7 +223,7 @@ _MOMENTUM: dict[str, dict[str, Any]] = {
         "horizons": (1, 10, 100),
     },
     "default": {
-        "eta_step": 0.1,
+        "eta_step": 0.125,
         "eta_max": 2.0,
         "betas": tuple(k / 8 for k in range(8)),
         "beta_t": 100,
@@ -231,7 +231,7 @@ _MOMENTUM: dict[str, dict[str, Any]] = {
         "horizons": (1, 2, 5, 10, 20, 50, 100, 200, 500),
     },
     "full": {
-        "eta_step": 0.05,
+        "eta_step": 0.0625,
         "eta_max": 2.0,
         "betas": tuple(k / 16 for k in range(16)),
         "beta_t": 100,

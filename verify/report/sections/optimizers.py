@@ -34,7 +34,7 @@ from ... import truth
 from ...backprop import BackendUnavailableError, UnsupportedOptionError, meta_gradient
 from ...compare import ErrorBound, judge_value
 from ...errors import NotCertifiedError, NotDifferentiableError, ZeroLossError
-from ...floats import FORMATS, json_float
+from ...floats import FORMATS
 from ...problems import Quadratic
 from ..settings import BACKEND_CHOICES, FAILURE_CLASSES, OUTCOME_CLASSES, Progress, eta_fractions
 
@@ -247,7 +247,6 @@ def _run_map(
     when the backend refuses."""
     backend, mode = BACKEND_CHOICES[name]
     classes: list[list[str]] = []
-    bits: list[list[float | str | None]] = []
     grads: list[list[str]] = []
     zero: list[list[int | None]] = []
     for i, (t, settings) in enumerate(rows):
@@ -267,22 +266,15 @@ def _run_map(
             status = "unavailable" if isinstance(exc, BackendUnavailableError) else "unsupported"
             return {"status": status, "reason": str(exc)}
         row_c: list[str] = []
-        row_b: list[float | str | None] = []
         for p, (enc, why) in zip(res.points(), truths[objective][i], strict=True):
             g, v = float(p.grad), float(p.value)
-            if enc is None:
-                row_c.append(why)
-                row_b.append(None)
-            else:
-                c, b = classify_cell(g, v, enc, dtype, objective, p.diagnostics)
-                row_c.append(c)
-                row_b.append(json_float(round(b, 3)))
+            row_c.append(
+                why if enc is None else classify_cell(g, v, enc, dtype, objective, p.diagnostics)[0]
+            )
         classes.append(row_c)
-        bits.append(row_b)
         grads.append([float(p.grad).hex() for p in res.points()])
         zero.append([getattr(p.diagnostics, "sqrt_at_zero", None) for p in res.points()])
-    out: dict[str, Any] = {"status": "ok", "reason": None, "classes": classes, "bits": bits}
-    out["grad"] = grads
+    out: dict[str, Any] = {"status": "ok", "reason": None, "classes": classes, "grad": grads}
     if optimizer == "adam":
         out["sqrt_at_zero"] = zero
     return out
@@ -414,8 +406,9 @@ def momentum_section(
     the spectral radius rho(eta, beta) (:func:`rho` on the certified alpha, L), the certified
     F' (relative radius <= 2^-80, rounded once to float64; hex) per objective, the rho-growth
     prediction per dtype (:func:`predict_cell`), and per backend x dtype x objective the
-    class (:func:`classify_cell`), bits of error and the float result. ``boundary`` holds
-    the line rho = 1 over beta (:func:`rho_one`).
+    class (:func:`classify_cell`) and the float result (hex; bits of error are not stored:
+    the committed report must stay under 5 MB, and the class already says <= 1 ulp or not).
+    ``boundary`` holds the line rho = 1 over beta (:func:`rho_one`).
 
     Guarantee
     ---------

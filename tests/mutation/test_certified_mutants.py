@@ -661,3 +661,129 @@ def test_cross_term_rounding_is_bounded() -> None:
     Gx, _ = _exact_residuals(A, Qh, Ql, mh, ml)
     assert _frob_list(Gx) == 0
     assert _miss2(Gx, G) <= _up(bG) ** 2
+
+
+# ============================================================== floatbounds: the primitives
+def test_gamma_is_an_upper_bound_of_the_exact_value_and_refuses_m_u_half() -> None:
+    """gamma(m) >= m u / (1 - m u) exactly (and within Arb's 53-bit rounding of it); m u >=
+    1/2 raises. Kills: u halved, gamma as m u (1 - m u) or m u / (1 + m u) or / (2 - m u), the
+    domain check moved, its message dropped."""
+    for m in (1, 7, 1000, 2**40):
+        g = _up(floatbounds.gamma(m))
+        assert _gamma(m) <= g <= _gamma(m) * (1 + Fraction(1, 2**50)), m
+    assert _up(floatbounds.gamma(2**52 - 1)) >= _gamma(2**52 - 1)  # m u just below 1/2
+    for m in (2**52, 2**53, 2**54):
+        with pytest.raises(ValueError, match=f"gamma_{m} undefined in double precision"):
+            floatbounds.gamma(m)
+
+
+def test_frobenius_upper_edge_cases() -> None:
+    """Empty and zero matrices have norm exactly 0; a matrix whose largest entry is 1 is not
+    mistaken for zero; non-finite entries raise. Kills: those early returns altered."""
+    assert _up(floatbounds.frobenius_upper(np.zeros((0, 3)))) == 0
+    assert _up(floatbounds.frobenius_upper(np.zeros((2, 2)))) == 0
+    one = np.array([[1.0, 0.5]])
+    assert _up(floatbounds.frobenius_upper(one)) ** 2 >= Fraction(5, 4)
+    assert _up(floatbounds.frobenius_upper(np.array([3.0]))) ** 2 >= 9
+    with pytest.raises(ValueError, match=r"^frobenius_upper of a non-finite matrix$"):
+        floatbounds.frobenius_upper(np.array([1.0, np.inf]))
+
+
+def test_slice_bits_is_the_largest_exact_width() -> None:
+    """slice_bits(n, levels) is the largest beta with levels n 2^(2 beta) <= 2^52 (Ozaki's
+    condition with one bit of headroom). Kills: the width or the rounding of log2 changed."""
+    for levels in (2, 4):
+        for n in [*range(1, 70), 127, 128, 129, 1000, 4096, 10**5]:
+            beta = floatbounds.slice_bits(n, levels)
+            assert levels * n * 4**beta <= 2**52, (n, levels)
+            assert levels * n * 4 ** (beta + 1) > 2**52, (n, levels)
+
+
+def test_exponents_are_the_smallest_strict_power_of_two() -> None:
+    """e with max|hi| + max|lo| < 2^e per row (axis=1) or column (axis=0), and 2^(e-1) <= that
+    sum (the smallest such e; exact powers of two need the next exponent). Kills: lo
+    subtracted or its maximum taken over the whole matrix, the safety factor inverted or
+    enlarged."""
+    hi = np.array([[0.75, 0.25], [0.25, -0.125], [3.0, 0.0]])
+    lo = np.array([[0.25, 0.0], [2.0**-60, 0.0], [-0.5, 0.0]])
+    for axis in (0, 1):
+        e = floatbounds.exponents(hi, lo, axis)
+        mh = np.max(np.abs(hi), axis=axis)
+        ml = np.max(np.abs(lo), axis=axis)
+        for k in range(e.size):
+            s = Fraction(float(mh[k])) + Fraction(float(ml[k]))
+            assert s < Fraction(2) ** int(e[k]), (axis, k)
+            assert Fraction(2) ** (int(e[k]) - 1) <= s, (axis, k)
+    assert floatbounds.exponents(hi, None, 1).tolist() == [0, -1, 2]
+
+
+def test_split_slices_have_the_documented_grid_and_bounds() -> None:
+    """``levels`` slices; S_i an integer multiple of 2^(e - beta i) with |S_i| <=
+    2^(e - beta (i - 1)); hi + lo = S_1 + ... + S_j + rems[j] exactly. Kills: an extra or a
+    missing level, the grid of a slice doubled."""
+    rng = np.random.default_rng(3)
+    hi = rng.standard_normal((4, 5)) * np.ldexp(1.0, rng.integers(-30, 1, size=(4, 5)))
+    lo = hi * rng.standard_normal((4, 5)) * 2.0**-60
+    beta = floatbounds.slice_bits(5)
+    for axis in (0, 1):
+        e = floatbounds.exponents(hi, lo, axis)
+        slices, rems = floatbounds.split(hi, lo, e, beta, axis=axis)
+        assert len(slices) == floatbounds.LEVELS and len(rems) == floatbounds.LEVELS + 1
+        total = np.vectorize(Fraction)(hi.astype(object)) + np.vectorize(Fraction)(
+            lo.astype(object)
+        )
+        acc = np.zeros(hi.shape, dtype=object)
+        for i, S in enumerate(slices, start=1):
+            for idx in np.ndindex(S.shape):
+                k = idx[0] if axis == 1 else idx[1]
+                q = Fraction(float(S[idx])) * Fraction(2) ** (beta * i - int(e[k]))
+                assert q.denominator == 1, (axis, i, idx)
+                assert abs(Fraction(float(S[idx]))) <= Fraction(2) ** (int(e[k]) - beta * (i - 1))
+            acc = acc + np.vectorize(Fraction)(S.astype(object))
+            rh, rl = rems[i]
+            rest = np.vectorize(Fraction)(rh.astype(object))
+            if rl is not None:
+                rest = rest + np.vectorize(Fraction)(rl.astype(object))
+            assert (acc + rest == total).all(), (axis, i)
+
+
+# ============================================================== definiteness: the Cholesky guards
+def test_cholesky_guards() -> None:
+    """Refuses (False) an empty matrix, a non-finite one, a zero or negative diagonal entry,
+    and entries outside 2^+-500 (the edges 2^+-500 themselves are inside). Kills: each guard
+    inverted, widened or narrowed."""
+    assert not definiteness.cholesky_proves_positive_definite(np.zeros((0, 0)))
+    assert not definiteness.cholesky_proves_positive_definite(
+        np.array([[1.0, np.nan], [np.nan, 1.0]])
+    )
+    assert not definiteness.cholesky_proves_positive_definite(np.array([[np.inf]]))
+    assert not definiteness.cholesky_proves_positive_definite(np.diag([1.0, 0.0]))
+    assert not definiteness.cholesky_proves_positive_definite(np.diag([1.0, -1.0]))
+    assert definiteness.cholesky_proves_positive_definite(np.diag([2.0**500, 2.0**499]))
+    assert definiteness.cholesky_proves_positive_definite(np.diag([2.0**-499, 2.0**-500]))
+    assert not definiteness.cholesky_proves_positive_definite(np.diag([2.0**501, 2.0**500]))
+    assert not definiteness.cholesky_proves_positive_definite(np.diag([2.0**-500, 2.0**-501]))
+    # off-diagonal entries count too; an exact 1 is an ordinary entry
+    H = np.array([[1.0, 2.0**-501], [2.0**-501, 1.0]])
+    assert not definiteness.cholesky_proves_positive_definite(H)
+    assert definiteness.cholesky_proves_positive_definite(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    # Cholesky failing (indefinite) is False, not an error
+    assert not definiteness.cholesky_proves_positive_definite(np.array([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_rayleigh_witness_and_large_undecided_matrices() -> None:
+    """An indefinite matrix is refused with the certified Rayleigh quotient of the first
+    eigenvector; above EXACT_LDL_MAX_DIM an undecided (singular) matrix is
+    "semidefinite_at_roundoff" and at that dimension the exact LDL^T decides. Kills: the
+    witness taken from another eigenvector, the error's fields, the dimension cut-off, the
+    returned label."""
+    H = np.diag([-1.0, 2.0])
+    with pytest.raises(NotPositiveDefiniteError) as info:
+        definiteness.certified_definiteness(H, "Hess")
+    assert info.value.argument == "Hess" and info.value.value is H
+    assert info.value.reason.startswith("has a negative eigenvalue (certified Rayleigh quotient -1")
+    d = definiteness.EXACT_LDL_MAX_DIM
+    for n, expected in ((d, "positive_semidefinite"), (d + 1, "semidefinite_at_roundoff")):
+        S = np.zeros((n, n))
+        S[: n - 1, : n - 1] = np.eye(n - 1)  # singular PSD: no step before LDL^T decides
+        assert definiteness.certified_definiteness(S, "S") == expected, n

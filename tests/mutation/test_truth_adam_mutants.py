@@ -292,3 +292,75 @@ def test_active_coordinates_are_the_closure_under_the_sparsity(
     p = Quadratic(np.array(H), w0=[1.0, 0.0, 0.0])
     assert _start(p).active == frozenset(active)
     assert _start(p).g0 == [Fraction(x) for x in np.array(H) @ np.array([1.0, 0.0, 0.0])]
+
+
+# --------------------------------------------------------------------------- arguments
+def test_precision_cap_is_an_int_of_at_least_64() -> None:
+    from verify.errors import InvalidPrecisionError
+
+    p = Quadratic([[1.5]], w0=[0.75])
+    kw: dict[str, Any] = dict(objective="naive", rel_tol=Fraction(1, 2**10))
+    assert adam_meta_gradient(p, 0.125, 3, max_prec_bits=64, **kw).rel_radius() <= 2**-10
+    for bad in (63, 64.0, True, "64"):
+        with pytest.raises(InvalidPrecisionError) as info:
+            adam_meta_gradient(p, 0.125, 3, max_prec_bits=bad, **kw)  # type: ignore[arg-type]
+        assert info.value.argument == "max_prec_bits" and info.value.value == bad
+        assert "must be an int >= 64" in str(info.value)
+
+
+def test_log_objective_needs_a_positive_definite_loss() -> None:
+    """Names the problem whose loss is evaluated: ``problem``, or ``eval_problem``."""
+    from verify.errors import NotPositiveDefiniteError
+    from verify.truth import adam_meta_objective
+
+    pd = Quadratic([[1.5]], w0=[0.75], c=1.0)
+    semi = Quadratic([[1.5, 0.0], [0.0, 0.0]], w0=[0.75, 0.5], c=1.0)
+    pd2 = Quadratic(np.eye(2), w0=[0.75, 0.5], c=1.0)
+    with pytest.raises(NotPositiveDefiniteError) as info:
+        adam_meta_objective(semi, 0.125, 2)
+    assert info.value.argument == "problem"
+    with pytest.raises(NotPositiveDefiniteError) as info:
+        adam_meta_gradient(pd2, 0.125, 2, eval_problem=semi)
+    assert info.value.argument == "eval_problem"
+    assert adam_meta_objective(semi, 0.125, 2, objective="naive").rel_radius() <= 2**-80
+    assert adam_meta_objective(pd, 0.125, 2).rel_radius() <= 2**-80
+
+
+def test_horizon_zero_and_beta2_domain_end() -> None:
+    """t = 0: the meta-gradient is exactly 0 (w_0 does not move), the value is the loss at w0;
+    wrt="beta2" at beta2 = 0 is refused with the documented reason."""
+    from verify.errors import UnsupportedOptionError
+    from verify.truth import adam_meta_objective
+
+    p = Quadratic([[1.5]], w0=[0.75])
+    enc = adam_meta_gradient(p, 0.125, 0, objective="naive")
+    assert enc.is_exact and enc.contains(0)
+    assert adam_meta_objective(p, 0.125, 0, objective="naive").contains(Fraction(27, 64))
+    with pytest.raises(UnsupportedOptionError) as info:
+        adam_meta_gradient(p, 0.125, 2, beta2=0, wrt="beta2")
+    assert info.value.argument == "wrt" and info.value.value == "beta2"
+    assert "beta2 = 0 is the end of its domain [0, 1): no two-sided derivative" in str(info.value)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_refusal_message_describes_the_point(order: int) -> None:
+    """An exactly-zero value in inexact balls (the evaluation loss (w_1 - w_2)^2 / 2 at
+    w_1 = w_2, with eta = eps = 1/3 not dyadic) is refused; the message names what and where."""
+    from verify.truth import adam_meta_objective
+
+    p = Quadratic(np.eye(2), w0=[1.0, 1.0])
+    ev = Quadratic(np.array([[1.0, -1.0], [-1.0, 1.0]]), w0=[1.0, 1.0], c=0.0)
+    kw: dict[str, Any] = dict(
+        beta1=0.5, beta2=0.25, eps=Fraction(1, 3), objective="naive", eval_problem=ev
+    )
+    f = adam_meta_objective if order == 0 else adam_meta_gradient
+    with pytest.raises(NotCertifiedError) as info:
+        f(p, Fraction(1, 3), 3, max_prec_bits=256, **kw)
+    text = str(info.value)
+    what = "meta-objective" if order == 0 else "meta-gradient in eta"
+    assert (
+        f"could not certify the Adam {what} (objective='naive', eta=0.3333333333333333, "
+        "beta1=0.5, beta2=0.25, eps=0.3333333333333333, t=3) to relative radius 8.27e-25 "
+        "within max_prec_bits=256; reached inf." in text
+    ), text
+    assert info.value.prec_bits == 256

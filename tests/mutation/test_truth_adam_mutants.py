@@ -239,19 +239,26 @@ def test_kink_with_equal_one_sided_derivatives_is_refused() -> None:
         adam_meta_gradient(p, 2, 2, max_prec_bits=256, **kw)
 
 
-@pytest.mark.parametrize(("wrt", "value"), [("eta", 2.0), ("eps", 1.0)])
-def test_not_differentiable_names_the_hyperparameter_and_its_value(wrt: str, value: float) -> None:
+@pytest.mark.parametrize(
+    ("wrt", "value", "w0", "eta"),
+    [("eta", 2.0, 1.0, 2), ("eps", 1.0, 1.0, 2), ("eta", 4.0, 3.0, 4)],
+)
+def test_not_differentiable_names_the_hyperparameter_and_its_value(
+    wrt: str, value: float, w0: float, eta: int
+) -> None:
     """The kink of tests/truth/test_adam.py (beta1 = 1/2, beta2 = 0, eta = 2, eps = 1, t = 2)
-    along eta and along eps: NotDifferentiableError carries ``wrt`` and its value, and both
-    one-sided derivatives as enclosures of the exact ones."""
+    along eta and along eps, and the same kink with mhat = 1 (w0 = 3, eta = 4: g_0 = 3,
+    mhat_2 = (1/2) 3 / (3/2)): NotDifferentiableError carries ``wrt`` and its value, and both
+    one-sided derivatives as enclosures of the exact ones (the reference's one-sided rule
+    D_sigma s = sqrt(Qhat) applies whenever mhat != 0, mhat = 1 included)."""
     from verify.truth import NotDifferentiableError
 
-    p = Quadratic([[1.0]], w0=[1.0])
+    p = Quadratic([[1.0]], w0=[w0])
     kw: dict[str, Any] = dict(beta1=0.5, beta2=0, eps=1, wrt=wrt, objective="naive")
-    ref = adam_reference(p, 2, 2, **kw)
+    ref = adam_reference(p, eta, 2, **kw)
     assert ref["right"] != ref["left"]
     with pytest.raises(NotDifferentiableError) as info:
-        adam_meta_gradient(p, 2, 2, **kw)
+        adam_meta_gradient(p, eta, 2, **kw)
     assert info.value.argument == wrt and info.value.value == value
     assert info.value.right.contains(ref["right"]) and info.value.left.contains(ref["left"])
 
@@ -305,7 +312,7 @@ def test_precision_cap_is_an_int_of_at_least_64() -> None:
         with pytest.raises(InvalidPrecisionError) as info:
             adam_meta_gradient(p, 0.125, 3, max_prec_bits=bad, **kw)  # type: ignore[arg-type]
         assert info.value.argument == "max_prec_bits" and info.value.value == bad
-        assert "must be an int >= 64" in str(info.value)
+        assert info.value.reason == "must be an int >= 64"
 
 
 def test_log_objective_needs_a_positive_definite_loss() -> None:
@@ -339,7 +346,7 @@ def test_horizon_zero_and_beta2_domain_end() -> None:
     with pytest.raises(UnsupportedOptionError) as info:
         adam_meta_gradient(p, 0.125, 2, beta2=0, wrt="beta2")
     assert info.value.argument == "wrt" and info.value.value == "beta2"
-    assert "beta2 = 0 is the end of its domain [0, 1): no two-sided derivative" in str(info.value)
+    assert info.value.reason == "beta2 = 0 is the end of its domain [0, 1): no two-sided derivative"
 
 
 @pytest.mark.parametrize("order", [0, 1])
@@ -363,4 +370,31 @@ def test_refusal_message_describes_the_point(order: int) -> None:
         "beta1=0.5, beta2=0.25, eps=0.3333333333333333, t=3) to relative radius 8.27e-25 "
         "within max_prec_bits=256; reached inf." in text
     ), text
-    assert info.value.prec_bits == 256
+    assert info.value.prec_bits == 256 and info.value.achieved_rel == float("inf")
+    assert text.endswith(
+        "Ball growth over the unrolled steps, a value at or extraordinarily near 0, a second "
+        "moment not separable from 0 (beta2 = 0 < beta1), or one-sided derivatives not "
+        "separable at a kink."
+    ), text
+
+
+def test_reference_arguments_and_results() -> None:
+    """adam_reference: an unknown number system is refused naming ``number``; in Fractions a
+    second moment that is not a rational square is refused naming where it arose; the log
+    objective's one-sided derivatives are the naive ones over t g(w_t)."""
+    from verify.errors import UnsupportedOptionError
+
+    p = Quadratic([[1.5]], w0=[0.75], c=1.0)
+    with pytest.raises(UnsupportedOptionError) as info:
+        adam_reference(p, 0.125, 2, number="float")
+    assert info.value.argument == "number" and info.value.value == "float"
+    assert info.value.reason == "must be 'fraction' or 'mpmath'"
+    with pytest.raises(UnsupportedOptionError) as info:
+        adam_reference(p, 0.125, 2, beta2=0.5)
+    assert info.value.reason.startswith("vhat[0] at step 2 is not the square of a rational")
+    kw: dict[str, Any] = dict(beta1=0.5, beta2=0, eps=0.25)
+    naive = adam_reference(p, 0.125, 3, objective="naive", **kw)
+    log = adam_reference(p, 0.125, 3, objective="log", **kw)
+    assert naive["loss"] == log["loss"] == naive["F"] and log["F"] is None
+    for side in ("right", "left"):
+        assert log[side] == naive[side] / (3 * naive["loss"])

@@ -804,3 +804,53 @@ def test_small_leftovers(monkeypatch: pytest.MonkeyPatch) -> None:
         # Q = [0.8]: nu = 1 - 0.64 = 0.36, in [1/3, 1/2)
         cert = eigen._prove(arb_mat([[1.0]]), arb_mat([[0.8]]), [arb(1.0)], eigen.MIN_EIG_PREC)
     assert Fraction(1, 3) < _up(cert.nu) < Fraction(1, 2)
+
+
+# ============================================================== floatbounds: the tail bound
+def _nrm(M: np.ndarray | None) -> Fraction:
+    return Fraction(0) if M is None else _up(floatbounds.frobenius_upper(M))
+
+
+@pytest.mark.parametrize("gram", [False, True])
+def test_tail_bound_counts_every_tail_product(gram: bool) -> None:
+    """The tail bound is at least the sum over the tail's GEMMs of gamma_m
+    ||A_part||_F ||B_part||_F for each (twice for a Gram pair standing for P and P^T), plus the
+    products involving the unmultiplied low parts of the remainders. The pairs are the ones
+    the docstring of ``sliced_product`` lists (A_i with B's remainder after L + 1 - i levels,
+    and A's last remainder with B; for a Gram product the remainder from ``half`` on with
+    itself, and B_i^T, i < half, with the remainder from max(L + 1 - i, half - 1) on).
+    Kills: a pair dropped or counted once instead of twice, the norm or low-part sums
+    overwritten or subtracted, a low part ignored, gamma's m shrunk."""
+    rng = np.random.default_rng(7)
+    d = 6
+    Bh = rng.standard_normal((d, d)) * np.ldexp(1.0, rng.integers(-20, 1, size=(d, d)))
+    Bl = Bh * rng.standard_normal((d, d)) * 2.0**-60
+    beta = floatbounds.slice_bits(d)
+    L = floatbounds.LEVELS
+    Bs, Br = floatbounds.split(Bh, Bl, floatbounds.exponents(Bh, Bl, 0), beta, axis=0)
+    Parts = list[
+        tuple[tuple[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray | None], int]
+    ]
+    if gram:
+        As = [S.T for S in Bs]
+        Ar = [(h.T, None if lo is None else lo.T) for h, lo in Br]
+        half = (L + 3) // 2
+        rh, rl = Br[half - 1]
+        pairs: Parts = [((rh.T, None if rl is None else rl.T), Br[half - 1], 1)]
+        pairs += [((As[i - 1], None), Br[max(L + 1 - i, half - 1)], 2) for i in range(1, half)]
+    else:
+        A = rng.standard_normal((d, d)) * np.ldexp(1.0, rng.integers(-20, 1, size=(d, d)))
+        As, Ar = floatbounds.split(A, None, floatbounds.exponents(A, None, 1), beta, axis=1)
+        pairs = [((As[i - 1], None), Br[L + 1 - i], 1) for i in range(1, L + 1)]
+        pairs.append((Ar[L], Br[0], 1))
+    P = floatbounds.sliced_product(As, Ar, Bs, Br, gram=gram)
+    # gamma_m with m = n + 2 (number of tail GEMMs) + 1: n roundings in each inner product, one
+    # per accumulation of a tail GEMM and of its transpose, one spare (the implementation's
+    # count; the docstring's n + LEVELS + 1 is smaller, so this is the stricter check)
+    g = _gamma(d + 2 * len(pairs) + 1)
+    need = Fraction(0)
+    for (ah, al), (bh, bl), k in pairs:
+        need += k * (g * _nrm(ah) * _nrm(bh) + _nrm(ah) * _nrm(bl) + _nrm(al) * _nrm(bh))
+        need += k * _nrm(al) * _nrm(bl)
+    assert need > 0
+    assert _up(P.tail_bound) >= need

@@ -589,9 +589,15 @@ def test_residual_bounds_hold_on_spread_and_crafted_data(seed: int) -> None:
     assert res is not None
     rng = np.random.default_rng(seed + 10)
     Ql = fasteig._round_low(X, X * rng.standard_normal(X.shape) * CRAFTED_LOW[0])
+    ml = lam * rng.standard_normal(lam.shape) * CRAFTED_LOW[1]
+    # the same data with eigenvector columns scaled by 2^k, k spread over 100 binades: the
+    # column exponents of Q then differ, so a slice or low-part grid on the wrong axis shows
+    D = np.ldexp(1.0, np.array([0, -40, 30, -20, 10, -60]))
+    XD = X * D[None, :]
     data = [
         (res.Qh, res.Ql, res.mh, res.ml),
-        (X, Ql, lam, lam * rng.standard_normal(lam.shape) * CRAFTED_LOW[1]),
+        (X, Ql, lam, ml),
+        (XD, fasteig._round_low(XD, Ql * D[None, :]), lam, ml),
     ]
     sliced = fasteig._row_slices(A)
     assert sliced is not None
@@ -854,3 +860,66 @@ def test_tail_bound_counts_every_tail_product(gram: bool) -> None:
         need += k * _nrm(al) * _nrm(bl)
     assert need > 0
     assert _up(P.tail_bound) >= need
+
+
+def test_round_low_grid() -> None:
+    """``_round_low`` rounds Ql to the nearest multiple of 2^(e_col - 120), e_col the column
+    exponent of Qh + Ql. Kills: the grid per row, or shifted by one or by 2 e."""
+    rng = np.random.default_rng(4)
+    D = np.ldexp(1.0, np.array([0, -40, 30, -20]))
+    Qh = rng.standard_normal((4, 4)) * D[None, :] * np.ldexp(1.0, np.array([0, 9, -7, 3]))[:, None]
+    Ql = Qh * rng.standard_normal((4, 4)) * 2.0**-60
+    R = fasteig._round_low(Qh, Ql)
+    e = floatbounds.exponents(Qh, Ql, axis=0)
+    for (i, j), r in np.ndenumerate(R):
+        q = Fraction(2) ** (int(e[j]) - 120)
+        scaled = Fraction(float(r)) / q
+        assert scaled.denominator == 1, (i, j)
+        assert abs(Fraction(float(r)) - Fraction(float(Ql[i, j]))) <= q / 2, (i, j)
+
+
+def test_range_guard_masks_are_per_column() -> None:
+    """The nonzero mask of Q is per column (Qh's or Ql's): a column out of range whose index
+    is also a zero row's index is still refused. Kills: the masks taken over rows."""
+    d = 3
+    dense = np.array([[3.0, 1.0, 0.5], [1.0, 2.0, 0.25], [0.5, 0.25, 1.0]])
+    sliced = fasteig._row_slices(dense)
+    assert sliced is not None
+    lam, X = np.linalg.eigh(dense)
+    Qh = X.copy()
+    Qh[1, :] = 0.0  # row 1 zero
+    Qh[:, 1] *= 2.0**-450  # column 1 out of range
+    assert fasteig.residual_bounds(sliced, Qh, np.zeros((d, d)), lam, np.zeros(d)) is None
+    Qh, Ql = X.copy(), np.zeros((d, d))
+    Qh[:, 1] = 0.0
+    Ql[:, 1] = X[:, 1] * 2.0**-450
+    Ql[1, :] = 0.0  # Ql's row 1 zero, its column 1 nonzero and out of range
+    assert fasteig.residual_bounds(sliced, Qh, Ql, lam, np.zeros(d)) is None
+
+
+# one Ogita--Aishima step from eigenvectors and eigenvalues off by ~EPS_START (exact data of a
+# diagonal matrix with distinct eigenvalues): the error becomes O(EPS_START^2); 2^-30 leaves
+# room for the constant while a first-order mistake leaves ~2^-20
+EPS_START = 2.0**-20
+
+
+def test_update_converges_quadratically() -> None:
+    """Kills: the eigenvalue correction, the gaps, the separation threshold or the update
+    formula of ``fasteig._update`` broken to first order."""
+    rng = np.random.default_rng(5)
+    d = 5
+    a = np.array([1.0, 2.0, 3.5, 5.0, 8.0])
+    A = np.diag(a)
+    K = rng.standard_normal((d, d)) * EPS_START
+    Qh = np.eye(d) + (K - K.T) / 2 + np.diag(rng.standard_normal(d)) * EPS_START
+    mh = a + rng.standard_normal(d) * EPS_START
+    sliced = fasteig._row_slices(A)
+    assert sliced is not None
+    out = fasteig.residual_bounds(sliced, Qh, np.zeros((d, d)), mh, np.zeros(d))
+    assert out is not None
+    G, _, N, _ = out
+    Qh2, Ql2, mh2, ml2 = fasteig._update(Qh, np.zeros((d, d)), mh, np.zeros(d), G, N)
+    Q = Qh2 + Ql2
+    # column j of Q is +-e_j up to the error; its eigenvalue a_j
+    assert np.max(np.abs(Q - np.diag(np.sign(np.diag(Q))))) < 2.0**-30
+    assert np.max(np.abs((mh2 + ml2) - a)) < 2.0**-30

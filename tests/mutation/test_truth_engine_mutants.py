@@ -39,7 +39,7 @@ import pytest
 from flint import arb, ctx, fmpq
 
 from verify.certified import eigen
-from verify.problems import Quadratic
+from verify.problems import LeastSquares, Problem, Quadratic
 from verify.truth import engine
 
 #: Working precision of the decomposition and of the radii.
@@ -302,3 +302,54 @@ def test_power_engine_every_order_contains_the_exact_value(order: int, affine: b
     f = (engine.meta_objective, engine.meta_gradient, engine.meta_hessian)[order]
     enc = f(p, eta, t, objective="naive", engine="power", rel_tol=Fraction(1, 2**40))
     assert enc.contains(exact), (order, enc, float(exact))
+
+
+# --------------------------------------------------------------------------- every path
+def _paths() -> dict[str, tuple[Problem, Problem | None]]:
+    """One problem per route through the eigen engine: shifted to w - w* (b != 0, H
+    invertible; quadratic with c, and least squares, whose f(w*) comes from X), unshifted
+    with forcing (singular least squares: a zero mode, phi = t eta), and evaluation problems
+    of both kinds (the unshifted loss of _loss_derivatives)."""
+    H = np.array([[2.0, 0.5], [0.5, 1.25]])
+    quad_b = Quadratic(H, w0=[1.0, -0.5], b=[0.25, -0.75], c=0.5)
+    ls = LeastSquares(
+        np.array([[1.0, 0.5], [0.25, -1.0], [0.5, 0.75]]), np.array([1.0, -0.5, 0.25])
+    )
+    ls_sing = LeastSquares(np.array([[1.0, 0.5, -0.25], [0.25, -1.0, 0.5]]), np.array([1.0, -0.5]))
+    ev_ls = LeastSquares(np.array([[0.5, 1.0], [1.0, -0.25]]), np.array([0.5, 0.75]))
+    ev_q = Quadratic(np.array([[1.0, 0.25], [0.25, 0.5]]), w0=[0.0, 0.0], b=[0.5, -0.25], c=2.0)
+    return {
+        "quad-b-c": (quad_b, None),
+        "least-squares": (ls, None),
+        "singular-least-squares": (ls_sing, None),
+        "eval-least-squares": (quad_b, ev_ls),
+        "eval-quadratic": (ls, ev_q),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_paths()))
+@pytest.mark.parametrize("eta", [Fraction(3, 16), Fraction(1, 2)])
+@pytest.mark.parametrize("t", [1, 2, 5])
+def test_eigen_engine_on_every_path_contains_the_exact_values(
+    name: str, eta: Fraction, t: int
+) -> None:
+    """F, dF, d2F (naive) and dF, d2F (log, where the loss is positive) of the eigen engine
+    contain rational.forward's exact values: kills the shifted loss f(w*) + e^T H e / 2 (its
+    least-squares f(w*) = |X w* - y|^2 / 2n), the least-squares g'' and the quadratic's
+    b and c in _loss_derivatives, and phi's branches (eta mu = 0, < 1/2, >= 1/2)."""
+    from verify.truth import rational
+
+    p, ev = _paths()[name]
+    tol = Fraction(1, 2**40)
+    fs = (engine.meta_objective, engine.meta_gradient, engine.meta_hessian)
+    for objective in ("naive", "log"):
+        exact = rational.forward(p, eta, t, objective=objective, eval_problem=ev)
+        if objective == "log" and exact["loss"] <= 0:
+            continue
+        for order, key in enumerate(("F", "dF", "d2F")):
+            if exact[key] is None:
+                continue  # the log objective's value is irrational
+            enc = fs[order](
+                p, eta, t, objective=objective, eval_problem=ev, engine="eigen", rel_tol=tol
+            )
+            assert enc.contains(exact[key]), (objective, key, enc, float(exact[key]))

@@ -110,3 +110,18 @@ def test_exact_value_passes_objective_and_eval_problem_on() -> None:
             want = rational.forward(p, eta, 5, objective=objective, eval_problem=ev)
             assert got is not None
             assert all(got[k] == want[k] for k in KEYS)
+
+
+@pytest.mark.parametrize("objective", ["naive", "log"])
+@pytest.mark.parametrize("t", [1, 4])
+def test_three_routes_agree_with_an_evaluation_problem(objective: str, t: int) -> None:
+    """forward = reverse = closed_form exactly, also with a separate evaluation problem (the
+    oracle-agreement tests use the training loss only) and with the default objective."""
+    p = _generic(2)
+    eta = Fraction(3, 16)
+    want = rational.forward(p, eta, t, objective=objective, eval_problem=EVAL)["dF"]
+    assert rational.reverse(p, eta, t, objective=objective, eval_problem=EVAL) == want
+    assert rational.closed_form(p, eta, t, objective=objective, eval_problem=EVAL) == want
+    naive = rational.forward(p, eta, t)["dF"]
+    assert rational.reverse(p, eta, t) == naive == rational.closed_form(p, eta, t)
+    assert want != rational.forward(p, eta, t, objective=objective)["dF"]

@@ -125,3 +125,32 @@ def test_three_routes_agree_with_an_evaluation_problem(objective: str, t: int) -
     naive = rational.forward(p, eta, t)["dF"]
     assert rational.reverse(p, eta, t) == naive == rational.closed_form(p, eta, t)
     assert want != rational.forward(p, eta, t, objective=objective)["dF"]
+
+
+def test_heavy_ball_oracle_arguments() -> None:
+    """beta = 0 is GD exactly (with an evaluation problem too); the horizon limit is
+    inclusive and its error names t; a zero loss names the step size or the momentum
+    along which the derivatives were asked for."""
+    from verify.errors import InvalidHorizonError
+
+    p = _generic(2)
+    for objective in ("naive", "log"):
+        hb = rational.heavy_ball_forward(
+            p, Fraction(3, 16), 4, beta=0, objective=objective, eval_problem=EVAL
+        )
+        gd = rational.forward(p, Fraction(3, 16), 4, objective=objective, eval_problem=EVAL)
+        assert all(hb[k] == gd[k] for k in KEYS)
+    one = Quadratic([[1.5]], w0=[0.75])
+    top = rational.HEAVY_BALL_MAX_T
+    assert rational.heavy_ball_forward(one, 0.125, top, beta=0.5)["F"] > 0
+    with pytest.raises(InvalidHorizonError) as info:
+        rational.heavy_ball_forward(one, 0.125, top + 1, beta=0.5)
+    assert info.value.argument == "t" and info.value.value == top + 1
+    assert info.value.reason == f"the exact heavy-ball oracle unrolls at most {top} steps"
+    zero = Quadratic(H_FIXED, w0=[0.5, 0.5], b=[1.0, 1.0], c=0.5)  # w0 = w*, f(w*) = 0
+    for wrt, value in (("eta", Fraction(1, 8)), ("beta", Fraction(1, 4))):
+        with pytest.raises(ZeroLossError) as zinfo:
+            rational.heavy_ball_forward(
+                zero, Fraction(1, 8), 3, beta=Fraction(1, 4), wrt=wrt, objective="log"
+            )
+        assert zinfo.value.value == value, wrt

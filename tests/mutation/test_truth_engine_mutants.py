@@ -339,7 +339,7 @@ def _paths() -> dict[str, tuple[Problem, Problem | None]]:
 @pytest.mark.parametrize("eta", [Fraction(3, 16), Fraction(1, 2)])
 @pytest.mark.parametrize("t", [1, 2, 5])
 def test_eigen_engine_on_every_path_contains_the_exact_values(
-    name: str, eta: Fraction, t: int
+    name: str, eta: Fraction, t: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """F, dF, d2F (naive) and dF, d2F (log, where the loss is positive) of the eigen engine
     contain rational.forward's exact values: kills the shifted loss f(w*) + e^T H e / 2 (its
@@ -349,6 +349,8 @@ def test_eigen_engine_on_every_path_contains_the_exact_values(
 
     p, ev = _paths()[name]
     tol = Fraction(1, 2**40)
+    # the eigen engine alone: the exact rational routes would settle a NaN or a ball around 0
+    monkeypatch.setattr(engine, "_exact_results", lambda point, mom: None)
     fs = (engine.meta_objective, engine.meta_gradient, engine.meta_hessian)
     evaluated = p if ev is None else ev
     log_ok = not isinstance(evaluated, Quadratic) or evaluated.definiteness == "positive_definite"
@@ -364,3 +366,55 @@ def test_eigen_engine_on_every_path_contains_the_exact_values(
                 p, eta, t, objective=objective, eval_problem=ev, engine="eigen", rel_tol=tol
             )
             assert enc.contains(exact[key]), (objective, key, enc, float(exact[key]))
+
+
+@pytest.mark.parametrize(("c", "what"), [(0.0, "is exactly 0"), (-1.0, "is negative")])
+def test_log_objective_outside_its_domain_without_exact_routes(
+    c: float, what: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """eta = 1/2 annihilates H = 2 I in one step: g(w_1) = c exactly, in exact balls. The
+    engine itself (exact routes off) raises ZeroLossError naming eta, its value and why."""
+    from verify.errors import ZeroLossError
+
+    monkeypatch.setattr(engine, "_exact_results", lambda point, mom: None)
+    p = Quadratic(np.eye(2) * 2, w0=[1.0, 1.0], c=c)
+    with pytest.raises(ZeroLossError) as info:
+        engine.meta_gradient(p, 0.5, 1, engine="eigen")
+    assert info.value.argument == "eta" and info.value.value == 0.5
+    assert info.value.reason == f"the loss at w_t (t=1) {what}; log objective undefined"
+
+
+def test_meta_hessian_at_an_annihilated_mode_in_one_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """a = 1 - eta mu = 0 exactly for one mode and t = 1: w''_1 = 0 there, and a^(t-2) must
+    not be formed (0^-1); the eigen engine alone returns the exact value."""
+    from verify.truth import rational
+
+    monkeypatch.setattr(engine, "_exact_results", lambda point, mom: None)
+    p = Quadratic(np.diag([2.0, 1.0]), w0=[1.0, 1.0], b=None, c=0.25)
+    exact = rational.forward(p, Fraction(1, 2), 1)["d2F"]
+    enc = engine.meta_hessian(p, 0.5, 1, objective="naive", engine="eigen")
+    assert enc.contains(exact), (enc, exact)
+
+
+def test_converged_run_needs_the_shift(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deviation from w* carries the meta-gradient of a converged run: for f with b != 0,
+    g' = (H w_t - b) . w'_t ~ rho^(2t) (rho = 1/2 here: ~2^-1200 at t = 600), and H w_t - b
+    formed from w_t itself keeps the radius of w_t, ~2^-prec: more than 640 bits would be
+    needed, beyond the cap of 512; from the deviation it is certified at the start precision. The exact route is off and would not apply anyway (d^2 t^2 > limit)."""
+    monkeypatch.setattr(engine, "_exact_results", lambda point, mom: None)
+    p = Quadratic(np.array([[2.0, 0.5], [0.5, 1.25]]), w0=[1.0, -0.5], b=[0.25, -0.75], c=0.5)
+    enc = engine.meta_gradient(
+        p, 0.5, 600, objective="naive", engine="eigen", max_prec_bits=512, rel_tol=2.0**-40
+    )
+    assert not enc.contains(0) and abs(enc.to_float()) < 1e-100
+
+
+def test_power_engine_never_decomposes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """engine="power" is the independent cross-check: it must not use the eigendecomposition."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the power engine used the eigendecomposition")
+
+    monkeypatch.setattr(engine, "_trajectory_eigen", refuse)
+    p = Quadratic(np.array([[2.0, 0.5], [0.5, 0.75]]), w0=[1.0, -0.5])
+    assert engine.meta_gradient(p, 0.125, 5, objective="naive", engine="power").rel_radius() < 1

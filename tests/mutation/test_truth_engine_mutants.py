@@ -400,7 +400,8 @@ def test_converged_run_needs_the_shift(monkeypatch: pytest.MonkeyPatch) -> None:
     """The deviation from w* carries the meta-gradient of a converged run: for f with b != 0,
     g' = (H w_t - b) . w'_t ~ rho^(2t) (rho = 1/2 here: ~2^-1200 at t = 600), and H w_t - b
     formed from w_t itself keeps the radius of w_t, ~2^-prec: more than 640 bits would be
-    needed, beyond the cap of 512; from the deviation it is certified at the start precision. The exact route is off and would not apply anyway (d^2 t^2 > limit)."""
+    needed, beyond the cap of 512; from the deviation it is certified at the start precision.
+    The exact route is off (and would not apply anyway: d^2 t^2 > the work limit)."""
     monkeypatch.setattr(engine, "_exact_results", lambda point, mom: None)
     p = Quadratic(np.array([[2.0, 0.5], [0.5, 1.25]]), w0=[1.0, -0.5], b=[0.25, -0.75], c=0.5)
     enc = engine.meta_gradient(

@@ -399,14 +399,8 @@ def _heavy_ball_trajectory(
         else:
             s1 = [a - b for a, b in zip(w, p, strict=True)]
             s2 = [2 * (a - b) for a, b in zip(w1, p1, strict=True)]
-        n2 = [
-            a - eta * h + s + beta * (a - q)
-            for a, h, s, q in zip(w2, Hw2, s2, p2, strict=True)
-        ]
-        n1 = [
-            a - eta * h + s + beta * (a - q)
-            for a, h, s, q in zip(w1, Hw1, s1, p1, strict=True)
-        ]
+        n2 = [a - eta * h + s + beta * (a - q) for a, h, s, q in zip(w2, Hw2, s2, p2, strict=True)]
+        n1 = [a - eta * h + s + beta * (a - q) for a, h, s, q in zip(w1, Hw1, s1, p1, strict=True)]
         n0 = [a - eta * g + beta * (a - q) for a, g, q in zip(w, gw, p, strict=True)]
         p, p1, p2 = w, w1, w2
         w, w1, w2 = n0, n1, n2

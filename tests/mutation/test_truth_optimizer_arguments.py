@@ -31,6 +31,20 @@ ETA, T = 0.25, 10
 
 CASES: list[tuple[dict[str, Any], type[Exception], str, object, str]] = [
     (
+        {"engine": "fast"},
+        UnknownOptionError,
+        "engine",
+        "fast",
+        "invalid engine='fast': must be 'auto', 'eigen' or 'power'",
+    ),
+    (
+        {"engine": "power", "optimizer": "heavy_ball", "beta": 0.5},
+        UnsupportedOptionError,
+        "engine",
+        "power",
+        "invalid engine='power': heavy ball is certified by the eigen engine only",
+    ),
+    (
         {"optimizer": "adam"},
         UnknownOptionError,
         "optimizer",
@@ -72,7 +86,8 @@ def test_optimizer_settings_are_refused_by_name_value_and_hint(
     value: object,
     message: str,
 ) -> None:
-    """Kills: validate_momentum without its allowed names, with the value or hint dropped."""
+    """Kills: validate_momentum without its allowed names, with the value or hint dropped; the
+    engine checks of _certify without their argument, value or message."""
     with pytest.raises(error) as info:
         getattr(truth, function)(PROBLEM, ETA, T, objective="naive", **kwargs)
     assert info.value.argument == argument  # type: ignore[attr-defined]

@@ -7,7 +7,8 @@ log objective whose value is exactly 0 at a step size that is not dyadic (at a d
 balls are exact and decide it). On H = [[6]], w_0 = 0.5, c = 1/4 and eta = 1/3, the mode has
 1 - eta lambda = -1, so w_t = (-1)^t w_0 and f(w_t) = 3/4 + 1/4 = 1 at every t: the value
 (1/t) log f(w_t) is exactly 0, which no ball around eta = 1/3 reaches to a relative tolerance;
-the exact route must return it, exactly.
+the exact route must return it, exactly. The naive objective's value exactly 0 at eta = 1/3
+(H = [[3]]) goes through the same route's naive branch.
 """
 
 from __future__ import annotations
@@ -26,5 +27,15 @@ def test_log_objective_exactly_zero_at_a_non_dyadic_step(t: int) -> None:
     its precision loop broken."""
     problem = Quadratic(np.diag([6.0]), np.array([0.5]), c=0.25)
     enc = truth.meta_objective(problem, Fraction(1, 3), t, objective="log")
+    assert enc.is_exact
+    assert enc.lower == 0 and enc.upper == 0
+
+
+@pytest.mark.parametrize("t", [1, 5])
+def test_naive_objective_exactly_zero_at_a_non_dyadic_step(t: int) -> None:
+    """Kills: the exact route's naive branch sent to the log branch (``== "XXnaiveXX"``). On
+    H = [[3]], w_0 = 1 and eta = 1/3, w_1 = (1 - 1) w_0 = 0, so f(w_t) = 0 exactly for t >= 1."""
+    problem = Quadratic(np.diag([3.0]), np.array([1.0]))
+    enc = truth.meta_objective(problem, Fraction(1, 3), t, objective="naive")
     assert enc.is_exact
     assert enc.lower == 0 and enc.upper == 0

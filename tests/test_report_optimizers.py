@@ -167,6 +167,16 @@ def test_rho_agrees_with_companion_eigenvalues_and_a_wrong_rho_is_caught() -> No
     assert len(_rho_mismatches(real_roots_only)) > 10
 
 
+# The drawn rho = 1 line against the exact crossing eta = (1 + beta) 2/L. At the crossing the
+# top mode has |a| = 1 + beta and sqrt(a^2 - 4 beta) = 1 - beta, so eta d(rho)/d(eta) =
+# 2 (1 + beta) / (1 - beta) >= 2: a float64 rho accurate to a few ulps (say 16 u, u = 2^-53)
+# moves the bisected crossing by at most 8 u relative, and at a relative offset p either side
+# rho differs from 1 by at least 2 p. Both constants sit far above that rounding and far below
+# any misplacement of the line worth catching (a wrong line is off by a factor, see the test).
+LINE_REL_TOL = 2.0**-40
+PROBE_REL = 2.0**-30
+
+
 def _boundary_errors(line: list[float | None], fine: list[float]) -> list[str]:
     """The drawn rho = 1 line against eta = (1 + beta) 2/L from numpy's rho on both sides."""
     L, alpha = PROBLEM.L, PROBLEM.alpha
@@ -177,10 +187,10 @@ def _boundary_errors(line: list[float | None], fine: list[float]) -> list[str]:
             continue
         eta = frac * 2 / L
         below, above = (
-            _numpy_rho((alpha, L), eta * (1 - 1e-5), beta),
-            _numpy_rho((alpha, L), eta * (1 + 1e-5), beta),
+            _numpy_rho((alpha, L), eta * (1 - PROBE_REL), beta),
+            _numpy_rho((alpha, L), eta * (1 + PROBE_REL), beta),
         )
-        if not below < 1.0 <= above or not math.isclose(frac, 1 + beta, rel_tol=1e-5):
+        if not below < 1.0 <= above or not math.isclose(frac, 1 + beta, rel_tol=LINE_REL_TOL):
             bad.append(f"beta={beta}: line at {frac} x 2/L")
     return bad
 
